@@ -59,8 +59,8 @@ stdb_cli() { "$STDB_BIN_DIR/spacetimedb-cli" "$@"; }
 # The installed spacetimedb binaries answer with the pinned version.
 stdb_installed() {
   [ -x "$STDB_BIN_DIR/spacetimedb-cli" ] && [ -x "$STDB_BIN_DIR/spacetimedb-standalone" ] &&
-    "$STDB_BIN_DIR/spacetimedb-standalone" version 2>/dev/null | grep -q "$STDB_VERSION" &&
-    "$STDB_BIN_DIR/spacetimedb-cli" --version 2>/dev/null | grep -q "$STDB_VERSION"
+    "$STDB_BIN_DIR/spacetimedb-standalone" --version 2>/dev/null | grep -q "tool version $STDB_VERSION;" &&
+    "$STDB_BIN_DIR/spacetimedb-cli" --version 2>/dev/null | grep -q "tool version $STDB_VERSION;"
 }
 
 hermes_installed() {

@@ -11,8 +11,8 @@ pub mod text_rules;
 pub mod access;
 pub mod memory;
 pub mod memory_rules;
-pub mod sessions;
 pub mod session_rules;
+pub mod sessions;
 
 use spacetimedb::{reducer, ReducerContext};
 

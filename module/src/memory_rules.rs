@@ -53,7 +53,9 @@ pub fn validate(m: &MemoryInput<'_>) -> Result<(), String> {
     }
     json_object("metadata", m.metadata, MAX_METADATA_BYTES)?;
     if m.expires_at_us < 0 {
-        return Err(invalid("expires_at_us must be 0 (never) or a time in micros"));
+        return Err(invalid(
+            "expires_at_us must be 0 (never) or a time in micros",
+        ));
     }
     Ok(())
 }
@@ -88,7 +90,9 @@ mod tests {
                 importance: bad,
                 ..base()
             };
-            assert!(validate(&m).unwrap_err().starts_with("E_INVALID: importance"));
+            assert!(validate(&m)
+                .unwrap_err()
+                .starts_with("E_INVALID: importance"));
         }
         for good in [1u8, 10] {
             let m = MemoryInput {
@@ -101,10 +105,26 @@ mod tests {
 
     #[test]
     fn rejects_empty_value_bad_category_and_bad_metadata() {
-        assert!(validate(&MemoryInput { value: "  ", ..base() }).is_err());
-        assert!(validate(&MemoryInput { category: "a b", ..base() }).is_err());
-        assert!(validate(&MemoryInput { metadata: "[]", ..base() }).is_err());
+        assert!(validate(&MemoryInput {
+            value: "  ",
+            ..base()
+        })
+        .is_err());
+        assert!(validate(&MemoryInput {
+            category: "a b",
+            ..base()
+        })
+        .is_err());
+        assert!(validate(&MemoryInput {
+            metadata: "[]",
+            ..base()
+        })
+        .is_err());
         assert!(validate(&MemoryInput { key: "", ..base() }).is_err());
-        assert!(validate(&MemoryInput { expires_at_us: -1, ..base() }).is_err());
+        assert!(validate(&MemoryInput {
+            expires_at_us: -1,
+            ..base()
+        })
+        .is_err());
     }
 }

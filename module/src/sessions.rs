@@ -5,9 +5,7 @@
 
 use crate::access::require;
 use crate::errors::{conflict, not_found};
-use crate::session_rules::{
-    validate_id, validate_title, Counters, STATUS_ACTIVE, STATUS_CLOSED,
-};
+use crate::session_rules::{validate_id, validate_title, Counters, STATUS_ACTIVE, STATUS_CLOSED};
 use crate::text_rules::{json_object, optional_id};
 use spacetimedb::{reducer, table, Identity, ReducerContext, Table, Timestamp};
 
@@ -181,7 +179,11 @@ pub fn record_session_turn(
         output_tokens: c.output_tokens,
         turn_count: c.turns,
         error_count: c.errors,
-        last_error: if failed { error } else { old.last_error.clone() },
+        last_error: if failed {
+            error
+        } else {
+            old.last_error.clone()
+        },
         last_active_at: now,
         last_active_us: now.to_micros_since_unix_epoch(),
         ..old

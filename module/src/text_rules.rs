@@ -21,7 +21,9 @@ pub fn optional_id(field: &str, value: &str, max: usize) -> Result<(), String> {
         return Err(invalid(format!("{field} contains control characters")));
     }
     if value.trim() != value {
-        return Err(invalid(format!("{field} has leading or trailing whitespace")));
+        return Err(invalid(format!(
+            "{field} has leading or trailing whitespace"
+        )));
     }
     Ok(())
 }
@@ -65,7 +67,9 @@ mod tests {
     fn json_object_accepts_only_objects() {
         assert!(json_object("m", "", 100).is_ok());
         assert!(json_object("m", "{\"a\":1}", 100).is_ok());
-        assert!(json_object("m", "[1]", 100).unwrap_err().starts_with("E_INVALID"));
+        assert!(json_object("m", "[1]", 100)
+            .unwrap_err()
+            .starts_with("E_INVALID"));
         assert!(json_object("m", "{", 100).is_err());
         assert!(json_object("m", "{\"a\":\"long\"}", 5).is_err());
     }
