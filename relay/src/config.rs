@@ -66,6 +66,10 @@ pub struct Config {
     #[arg(long, env = "OPTX_PROBE_INTERVAL_SECS", default_value_t = 10)]
     pub probe_interval_secs: u64,
 
+    /// Most chat streams open at once; more get 429.
+    #[arg(long, env = "OPTX_MAX_STREAMS", default_value_t = 1024)]
+    pub max_streams: usize,
+
     /// Seconds between SSE keep-alive comments.
     #[arg(long, env = "OPTX_KEEPALIVE_SECS", default_value_t = 15)]
     pub keepalive_secs: u64,

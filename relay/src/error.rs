@@ -26,6 +26,8 @@ pub enum ApiError {
     Upstream(String),
     #[error("upstream timed out")]
     UpstreamTimeout,
+    #[error("too many concurrent streams; retry shortly")]
+    TooManyStreams,
     #[error("SpacetimeDB is unavailable: {0}")]
     StoreUnavailable(String),
     #[error("{0}")]
@@ -58,6 +60,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,8 +77,36 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Upstream(_) => "upstream_error",
             ApiError::UpstreamTimeout => "upstream_timeout",
+            ApiError::TooManyStreams => "too_many_streams",
             ApiError::StoreUnavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<crate::upstream::chat::UpstreamError> for ApiError {
+    fn from(e: crate::upstream::chat::UpstreamError) -> Self {
+        use crate::upstream::chat::UpstreamError as U;
+        match e {
+            U::Status {
+                status: 404,
+                message,
+            } => ApiError::NotFound(message),
+            U::Status {
+                status: 409,
+                message,
+            } => ApiError::Conflict(message),
+            U::Status {
+                status: 400 | 422,
+                message,
+            } => ApiError::Invalid(message),
+            U::Status {
+                status: 401 | 403, ..
+            } => ApiError::Upstream(
+                "the Hermes gateway refused the relay's credentials (check HERMES_API_KEY)".into(),
+            ),
+            U::Timeout => ApiError::UpstreamTimeout,
+            other => ApiError::Upstream(other.to_string()),
         }
     }
 }
@@ -89,6 +120,13 @@ impl IntoResponse for ApiError {
             "detail": message,
         });
         let mut resp = (status, Json(body)).into_response();
+        if matches!(
+            self,
+            ApiError::TooManyStreams | ApiError::StoreUnavailable(_)
+        ) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if matches!(self, ApiError::Unauthorized) {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -50,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
         upstream,
         probe,
         store,
+        streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams.max(1))),
     };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;

@@ -13,4 +13,6 @@ pub struct AppState {
     pub probe: Probe,
     /// `None` when no SpacetimeDB URL is configured.
     pub store: Option<Store>,
+    /// One permit per open chat stream (bounded concurrency).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }

@@ -2,6 +2,7 @@
 //! module published, the fake LLM, Hermes 0.17, the relay) on free loopback ports with temp dirs,
 //! and stops them by pid when dropped. Binaries are found through env vars set by `scripts/test`.
 
+pub mod fake_hermes;
 pub mod fake_llm;
 pub mod hermes;
 pub mod process;

@@ -2,8 +2,10 @@
 //! limits, and the JSON 404/405 fallbacks.
 
 mod chat;
+mod completions;
 mod health;
 mod proxy;
+mod sessions;
 
 use crate::auth::require_api_key;
 use crate::error::ApiError;
@@ -14,17 +16,37 @@ use axum::{middleware, Router};
 
 /// Largest JSON body the relay's own routes accept.
 pub const API_BODY_LIMIT: usize = 1024 * 1024;
+/// Largest chat request (messages may carry base64 images).
+pub const CHAT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// Largest body forwarded through `/v1/*` (Hermes itself refuses more than 10 MB).
 pub const PROXY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    let protected = Router::new()
+    let chat = Router::new()
         .route("/api/sessions/new/chat/stream", post(chat::stream_new))
         .route(
             "/api/sessions/{session_id}/chat/stream",
             post(chat::stream_existing),
         )
+        .route("/api/sessions/{session_id}/chat", post(sessions::chat))
+        .route("/api/chat/completions/stream", post(completions::stream))
+        .layer(DefaultBodyLimit::max(CHAT_BODY_LIMIT));
+    let protected = Router::new()
+        .route("/api/sessions", get(sessions::list).post(sessions::create))
+        .route("/api/sessions/search", get(sessions::search))
+        .route(
+            "/api/sessions/{session_id}",
+            get(sessions::get)
+                .patch(sessions::patch)
+                .delete(sessions::delete),
+        )
+        .route(
+            "/api/sessions/{session_id}/messages",
+            get(sessions::messages),
+        )
+        .route("/api/sessions/{session_id}/fork", post(sessions::fork))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        .merge(chat)
         .merge(
             Router::new()
                 .route("/v1/{*path}", any(proxy::forward))

@@ -1,3 +1,8 @@
 //! Flows that combine upstream, store and encoders (a chat turn: open session → stream → record).
 
+pub mod chat_once;
 pub mod chat_turn;
+pub mod completions_stream;
+pub mod session_meta;
+pub mod sessions;
+pub mod sse_pump;

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError};
 use optx_client_bindings::*;
+use spacetimedb_sdk::Table;
 
 /// Arguments of `open_session` (open or resume).
 #[derive(Debug, Clone, Default)]
@@ -59,6 +60,31 @@ impl Store {
                 .is_ok()
         })
         .await
+    }
+
+    pub async fn update_session_title(&self, id: &str, title: &str) -> Result<(), StoreError> {
+        let (id, title) = (id.to_string(), title.to_string());
+        self.call("update_session", move |c| {
+            c.reducers
+                .update_session(id, Some(title), None, None)
+                .is_ok()
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.call("delete_session", move |c| {
+            c.reducers.delete_session(id).is_ok()
+        })
+        .await
+    }
+
+    /// Every cached session row (unordered).
+    pub fn sessions(&self) -> Vec<ChatSession> {
+        self.live()
+            .map(|l| l.conn.db.chat_session().iter().collect())
+            .unwrap_or_default()
     }
 
     /// A session row from the subscription cache.

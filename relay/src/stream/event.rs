@@ -2,6 +2,7 @@
 //! independent of which upstream route produced it and which vocabulary the client reads.
 
 use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
@@ -15,11 +16,7 @@ pub enum ChatEvent {
     /// A piece of assistant text to show.
     Delta(String),
     /// A tool started, finished or failed.
-    Tool {
-        phase: ToolPhase,
-        name: String,
-        preview: Option<String>,
-    },
+    Tool(ToolEvent),
     /// The canonical final assistant text of the turn.
     Completed { content: String },
     /// Token usage of the turn.
@@ -28,9 +25,28 @@ pub enum ChatEvent {
     Error(String),
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolEvent {
+    pub phase: ToolPhase,
+    pub name: String,
+    pub preview: Option<String>,
+    pub args: Option<Value>,
+    pub call_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolPhase {
     Started,
     Completed,
     Failed,
+}
+
+impl ToolPhase {
+    pub fn event_name(self) -> &'static str {
+        match self {
+            ToolPhase::Started => "tool.started",
+            ToolPhase::Completed => "tool.completed",
+            ToolPhase::Failed => "tool.failed",
+        }
+    }
 }

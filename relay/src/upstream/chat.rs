@@ -5,7 +5,7 @@
 use super::probe::GatewayCaps;
 use super::sse::{frames, SseFrame};
 use super::{error_message, Upstream};
-use crate::stream::event::{ChatEvent, ToolPhase, Usage};
+use crate::stream::event::{ChatEvent, ToolEvent, ToolPhase, Usage};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use reqwest::Method;
@@ -16,6 +16,22 @@ pub struct TurnRequest {
     pub message: String,
     pub model: Option<String>,
     pub system_message: Option<String>,
+    /// Images as URLs (`https://…` or `data:image/…;base64,…`), sent as `image_url` parts.
+    pub images: Vec<String>,
+}
+
+impl TurnRequest {
+    /// The user content: the text alone, or text + `image_url` parts when images are attached.
+    pub fn content(&self) -> Value {
+        if self.images.is_empty() {
+            return json!(self.message);
+        }
+        let mut parts = vec![json!({"type": "text", "text": self.message})];
+        for url in &self.images {
+            parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
+        }
+        Value::Array(parts)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +164,7 @@ async fn session_stream(
     req: &TurnRequest,
 ) -> Result<Steps, UpstreamError> {
     let path = format!("/api/sessions/{}/chat/stream", urlencode(session_id));
-    let mut body = json!({ "message": req.message });
+    let mut body = json!({ "message": req.content() });
     if let Some(s) = &req.system_message {
         body["system_message"] = json!(s);
     }
@@ -174,7 +190,7 @@ async fn completions(
     if let Some(s) = &req.system_message {
         messages.push(json!({"role": "system", "content": s}));
     }
-    messages.push(json!({"role": "user", "content": req.message}));
+    messages.push(json!({"role": "user", "content": req.content()}));
     let body = json!({
         "model": req.model.clone().unwrap_or_else(|| "hermes-agent".to_string()),
         "stream": true,
@@ -182,6 +198,55 @@ async fn completions(
     });
     let resp = post_stream(up, "/v1/chat/completions", &body, session_id).await?;
     Ok(map_frames(resp, map_completion_frame))
+}
+
+/// A non-streaming turn through `/v1/chat/completions` (gateways without the sessions API),
+/// answered in the session-chat shape `{object, session_id, message, usage}`.
+pub async fn complete_once(
+    up: &Upstream,
+    session_id: &str,
+    req: &TurnRequest,
+) -> Result<Value, UpstreamError> {
+    let mut messages = Vec::new();
+    if let Some(s) = &req.system_message {
+        messages.push(json!({"role": "system", "content": s}));
+    }
+    messages.push(json!({"role": "user", "content": req.content()}));
+    let body = json!({
+        "model": req.model.clone().unwrap_or_else(|| "hermes-agent".to_string()),
+        "stream": false,
+        "messages": messages,
+    });
+    let resp = up
+        .request(Method::POST, "/v1/chat/completions")
+        .header("X-Hermes-Session-Id", session_id)
+        .json(&body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(UpstreamError::Status {
+            status,
+            message: error_message(&text),
+        });
+    }
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let content = v
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(json!({
+        "object": "hermes.session.chat.completion",
+        "session_id": session_id,
+        "message": {"role": "assistant", "content": content},
+        "usage": v.get("usage").and_then(usage_of),
+    }))
+}
+
+/// Usage of a finished turn, in either naming (`input_tokens` or `prompt_tokens`).
+pub fn usage_in(v: &Value) -> Option<Usage> {
+    v.get("usage").and_then(usage_of)
 }
 
 fn map_frames(resp: reqwest::Response, map: fn(&SseFrame) -> Vec<Step>) -> Steps {
@@ -209,13 +274,22 @@ fn usage_of(v: &Value) -> Option<Usage> {
     })
 }
 
-fn tool(phase: ToolPhase, name: Option<&str>, preview: Option<&str>) -> Vec<Step> {
-    match name {
-        Some(n) if !n.starts_with('_') => vec![Step::Event(ChatEvent::Tool {
+fn tool(
+    phase: ToolPhase,
+    data: &Value,
+    name_key: &str,
+    preview_key: &str,
+    id_key: &str,
+) -> Vec<Step> {
+    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
+    match s(name_key) {
+        Some(n) if !n.starts_with('_') => vec![Step::Event(ChatEvent::Tool(ToolEvent {
             phase,
-            name: n.to_string(),
-            preview: preview.map(str::to_string),
-        })],
+            name: n,
+            preview: s(preview_key),
+            args: data.get("args").filter(|a| !a.is_null()).cloned(),
+            call_id: s(id_key),
+        }))],
         _ => vec![],
     }
 }
@@ -229,9 +303,27 @@ pub fn map_session_frame(f: &SseFrame) -> Vec<Step> {
             Some(d) if !d.is_empty() => vec![Step::Event(ChatEvent::Delta(d.to_string()))],
             _ => vec![],
         },
-        "tool.started" => tool(ToolPhase::Started, s("tool_name"), s("preview")),
-        "tool.completed" => tool(ToolPhase::Completed, s("tool_name"), s("preview")),
-        "tool.failed" => tool(ToolPhase::Failed, s("tool_name"), s("preview")),
+        "tool.started" => tool(
+            ToolPhase::Started,
+            &data,
+            "tool_name",
+            "preview",
+            "tool_call_id",
+        ),
+        "tool.completed" => tool(
+            ToolPhase::Completed,
+            &data,
+            "tool_name",
+            "preview",
+            "tool_call_id",
+        ),
+        "tool.failed" => tool(
+            ToolPhase::Failed,
+            &data,
+            "tool_name",
+            "preview",
+            "tool_call_id",
+        ),
         "assistant.completed" => vec![Step::Event(ChatEvent::Completed {
             content: s("content").unwrap_or_default().to_string(),
         })],
@@ -261,7 +353,7 @@ pub fn map_completion_frame(f: &SseFrame) -> Vec<Step> {
             Some("failed") | Some("error") => ToolPhase::Failed,
             _ => ToolPhase::Started,
         };
-        return tool(phase, data["tool"].as_str(), data["label"].as_str());
+        return tool(phase, &data, "tool", "label", "toolCallId");
     }
     if f.data.trim() == "[DONE]" {
         return vec![Step::End];

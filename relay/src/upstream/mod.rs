@@ -3,6 +3,7 @@
 
 pub mod chat;
 pub mod probe;
+pub mod sessions;
 pub mod sse;
 
 use reqwest::{Method, RequestBuilder};
