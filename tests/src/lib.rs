@@ -8,6 +8,7 @@ pub mod hermes;
 pub mod process;
 pub mod relay;
 pub mod sse;
+pub mod stack;
 pub mod stdb;
 
 use std::path::PathBuf;

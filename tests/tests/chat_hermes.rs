@@ -5,90 +5,20 @@
 //! (disconnected mode, chat gives an `error` event), then Hermes starts on the port the relay was
 //! given and the relay must notice without a restart.
 
-use optx_harness::fake_llm::FakeLlm;
 use optx_harness::hermes::Hermes;
-use optx_harness::relay::{Relay, RelayOptions};
-use optx_harness::sse::{read_all, Transcript};
-use optx_harness::stdb::Spacetime;
+use optx_harness::sse::Transcript;
+use optx_harness::stack::{Stack, DB};
 use optx_harness::{eventually, free_port, LogsOnPanic};
 use serde_json::{json, Value};
-
-const DB: &str = "optx-cortex";
-const API_KEY: &str = "relay-test-key";
-
-struct Stack {
-    relay: Relay,
-    stdb: Spacetime,
-    llm: FakeLlm,
-    hermes: Option<Hermes>,
-    http: reqwest::Client,
-}
-
-impl Stack {
-    async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
-        Ok(self
-            .http
-            .get(format!("{}{path}", self.relay.url))
-            .bearer_auth(API_KEY)
-            .send()
-            .await?)
-    }
-
-    async fn status(&self) -> anyhow::Result<Value> {
-        Ok(self.get("/api/gateway-status").await?.json().await?)
-    }
-
-    async fn chat(&self, session: &str, body: Value) -> anyhow::Result<Transcript> {
-        let resp = self
-            .http
-            .post(format!(
-                "{}/api/sessions/{session}/chat/stream",
-                self.relay.url
-            ))
-            .bearer_auth(API_KEY)
-            .json(&body)
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 200, "chat status {}", resp.status());
-        assert_eq!(
-            resp.headers()["content-type"].to_str()?,
-            "text/event-stream"
-        );
-        assert_eq!(resp.headers()["cache-control"].to_str()?, "no-cache");
-        assert_eq!(resp.headers()["x-accel-buffering"].to_str()?, "no");
-        read_all(resp, 120).await
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chat_through_the_relay_to_real_hermes() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let stdb = Spacetime::start(dir.path()).await?;
-    stdb.publish(DB).await?;
-    let relay_ident = stdb.new_identity().await?;
-    stdb.authorize(DB, &relay_ident.identity, "relay").await?;
-    let llm = FakeLlm::start(env!("CARGO_BIN_EXE_fake-llm").as_ref(), dir.path()).await?;
-
+    let _logs = LogsOnPanic(dir.path().to_path_buf());
     let hermes_port = free_port();
     let hermes_key = format!("k{:016x}", rand::random::<u64>());
-    let opts = RelayOptions {
-        hermes_url: format!("http://127.0.0.1:{hermes_port}"),
-        hermes_api_key: Some(hermes_key.clone()),
-        api_key: Some(API_KEY.into()),
-        spacetimedb_url: Some(stdb.url.clone()),
-        spacetimedb_token: Some(relay_ident.token.clone()),
-        env: vec![("OPTX_PROBE_INTERVAL_SECS".into(), "1".into())],
-        ..Default::default()
-    };
-    let relay = Relay::start(dir.path(), &opts).await?;
-    let _logs = LogsOnPanic(dir.path().to_path_buf());
-    let mut stack = Stack {
-        relay,
-        stdb,
-        llm,
-        hermes: None,
-        http: reqwest::Client::new(),
-    };
+    let fake_llm = env!("CARGO_BIN_EXE_fake-llm").as_ref();
+    let mut stack = Stack::start(dir.path(), fake_llm, false, hermes_port, &hermes_key).await?;
 
     upstream_down_is_visible(&stack).await?;
     auth_and_validation(&stack).await?;
@@ -121,7 +51,36 @@ async fn upstream_down_is_visible(s: &Stack) -> anyhow::Result<()> {
     assert_eq!(status["mode"], "disconnected");
     assert_eq!(status["upstream_target"], "0.17.0");
 
-    let t = s.chat("new", json!({"message": "anyone there?"})).await?;
+    // Both vocabularies (default): the error carries message and error.message.
+    let t = s
+        .chat(
+            "/api/sessions/new/chat/stream",
+            json!({"message": "anyone there?"}),
+        )
+        .await?;
+    assert_eq!(
+        t.names(),
+        vec!["session", "run.started", "error", "done"],
+        "{:?}",
+        t.events
+    );
+    assert!(t.events[2].data["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unreachable"));
+    assert_eq!(
+        t.events[2].data["message"],
+        t.events[2].data["error"]["message"]
+    );
+    assert_eq!(t.events[3].data["status"], "error");
+
+    // The OPTX envelope alone, exactly as JettChat clients read it.
+    let t = s
+        .chat(
+            "/api/sessions/new/chat/stream?events=optx",
+            json!({"message": "anyone there?"}),
+        )
+        .await?;
     assert_eq!(
         t.names(),
         vec!["session", "error", "done"],
@@ -145,7 +104,7 @@ async fn upstream_down_is_visible(s: &Stack) -> anyhow::Result<()> {
 }
 
 async fn auth_and_validation(s: &Stack) -> anyhow::Result<()> {
-    let url = format!("{}/api/sessions/new/chat/stream", s.relay.url);
+    let url = s.url("/api/sessions/new/chat/stream");
     // No key → 401 with WWW-Authenticate and a JSON body; wrong key too.
     for auth in [None, Some("Bearer wrong"), Some("Basic x")] {
         let mut rb = s.http.post(&url).json(&json!({"message": "hi"}));
@@ -165,7 +124,7 @@ async fn auth_and_validation(s: &Stack) -> anyhow::Result<()> {
     let r = s
         .http
         .post(&url)
-        .header("Authorization", format!("bearer {API_KEY}"))
+        .header("Authorization", format!("bearer {}", s.api_key))
         .json(&json!({}))
         .send()
         .await?;
@@ -187,8 +146,8 @@ async fn auth_and_validation(s: &Stack) -> anyhow::Result<()> {
     ] {
         let r = s
             .http
-            .post(format!("{}{path}", s.relay.url))
-            .bearer_auth(API_KEY)
+            .post(s.url(path))
+            .bearer_auth(&s.api_key)
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -198,13 +157,9 @@ async fn auth_and_validation(s: &Stack) -> anyhow::Result<()> {
     let r = s.get("/api/sessions/new/chat/stream").await?;
     assert_eq!(r.status(), 405);
     // Open routes stay open.
-    let r = s.http.get(format!("{}/health", s.relay.url)).send().await?;
+    let r = s.http.get(s.url("/health")).send().await?;
     assert_eq!(r.status(), 200);
-    let r = s
-        .http
-        .get(format!("{}/api/gateway-status", s.relay.url))
-        .send()
-        .await?;
+    let r = s.http.get(s.url("/api/gateway-status")).send().await?;
     assert_eq!(r.status(), 200);
     Ok(())
 }
@@ -212,7 +167,7 @@ async fn auth_and_validation(s: &Stack) -> anyhow::Result<()> {
 async fn chat_two_turns(s: &Stack) -> anyhow::Result<String> {
     let t = s
         .chat(
-            "new",
+            "/api/sessions/new/chat/stream?events=optx",
             json!({"message": "hello relay", "model": "fake-model"}),
         )
         .await?;
@@ -243,12 +198,15 @@ async fn chat_two_turns(s: &Stack) -> anyhow::Result<String> {
         "LF framing"
     );
 
-    // Second turn in the same session: Hermes keeps the history upstream.
-    let t2 = s.chat(&sid, json!({"message": "RECALL please"})).await?;
-    assert_eq!(t2.names()[0], "session");
-    assert_eq!(t2.events[0].data["status"], "streaming");
-    assert_eq!(t2.names().last(), Some(&"done"));
+    // Second turn in the same session, both vocabularies: Hermes keeps the history upstream.
+    let t2 = s
+        .chat(
+            &format!("/api/sessions/{sid}/chat/stream"),
+            json!({"message": "RECALL please"}),
+        )
+        .await?;
     assert_eq!(t2.content(), "Earlier you said: hello relay");
+    hermes_vocabulary_is_complete(&t2, &sid, "RECALL please");
     // The relay sent the upstream bearer and only the new message.
     let reqs = s.llm.requests().await?;
     let last = reqs.last().unwrap();
@@ -281,13 +239,13 @@ async fn session_row_is_in_the_module(s: &Stack, sid: &str) -> anyhow::Result<()
 }
 
 async fn passthrough(s: &Stack) -> anyhow::Result<()> {
-    let models: Value = s.get("/v1/models").await?.json().await?;
+    let models: Value = s.get_json("/v1/models").await?;
     assert_eq!(models["object"], "list", "{models}");
     assert!(models["data"][0]["id"].is_string());
     let r = s
         .http
-        .post(format!("{}/v1/chat/completions", s.relay.url))
-        .bearer_auth(API_KEY)
+        .post(s.url("/v1/chat/completions"))
+        .bearer_auth(&s.api_key)
         .json(&json!({"model": "hermes-agent", "stream": true,
                       "messages": [{"role": "user", "content": "via proxy"}]}))
         .send()
@@ -300,32 +258,73 @@ async fn passthrough(s: &Stack) -> anyhow::Result<()> {
     assert!(body.contains("data: [DONE]"), "{body}");
     assert!(body.contains("via"), "{body}");
     // Without the relay key the proxy is closed.
-    let r = s
-        .http
-        .get(format!("{}/v1/models", s.relay.url))
-        .send()
-        .await?;
+    let r = s.http.get(s.url("/v1/models")).send().await?;
     assert_eq!(r.status(), 401);
     Ok(())
 }
 
 async fn health_reports_everything(s: &Stack) -> anyhow::Result<()> {
-    let h: Value = s
-        .http
-        .get(format!("{}/health", s.relay.url))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let h: Value = s.http.get(s.url("/health")).send().await?.json().await?;
     assert_eq!(h["status"], "ok", "{h}");
     assert_eq!(h["upstream"]["connected"], true);
     assert_eq!(h["spacetimedb"]["connected"], true);
     assert_eq!(h["spacetimedb"]["subscribed"], true);
     assert_eq!(h["memory_backend"], "spacetimedb");
     let text = h.to_string();
-    assert!(
-        !text.contains(API_KEY) && !text.contains("test-key"),
-        "no secrets in /health"
-    );
+    assert!(!text.contains(&s.api_key), "no secrets in /health");
     Ok(())
+}
+
+/// Workspace's reading of a stream: order, envelope, and text equal to the completed content.
+pub fn hermes_vocabulary_is_complete(t: &Transcript, sid: &str, message: &str) {
+    let hermes: Vec<&str> = t
+        .names()
+        .into_iter()
+        .filter(|n| !matches!(*n, "session" | "content"))
+        .collect();
+    assert_eq!(hermes[0], "run.started", "{hermes:?}");
+    assert_eq!(hermes[1], "message.started", "{hermes:?}");
+    assert!(
+        hermes[2..hermes.len() - 3]
+            .iter()
+            .all(|n| *n == "assistant.delta" || n.starts_with("tool.")),
+        "{hermes:?}"
+    );
+    assert_eq!(
+        &hermes[hermes.len() - 3..],
+        ["assistant.completed", "run.completed", "done"]
+    );
+    let run_id = t.events[0].data["run_id"].as_str().unwrap().to_string();
+    assert!(run_id.starts_with("run_"));
+    for (i, e) in t.events.iter().enumerate() {
+        assert_eq!(e.data["session_id"], sid, "{e:?}");
+        assert_eq!(e.data["run_id"], run_id.as_str(), "{e:?}");
+        assert_eq!(
+            e.data["seq"],
+            (i + 1) as u64,
+            "seq is gap-free across both vocabularies"
+        );
+        assert!(e.data["ts"].is_number());
+        assert!(!e.raw.contains('\n'));
+    }
+    let started = &t.named("run.started")[0].data;
+    assert_eq!(started["user_message"]["content"], message);
+    let msg = &t.named("message.started")[0].data;
+    assert_eq!(msg["message"]["role"], "assistant");
+    let deltas: String = t
+        .named("assistant.delta")
+        .iter()
+        .map(|e| e.data["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        t.named("assistant.completed")[0].data["content"],
+        deltas.as_str()
+    );
+    assert_eq!(deltas, t.content(), "both vocabularies carry the same text");
+    let done = &t.events.last().unwrap().data;
+    assert_eq!(done["status"], "complete");
+    assert!(
+        done["usage"]["total_tokens"].as_u64().unwrap() > 0,
+        "final event carries usage"
+    );
 }
