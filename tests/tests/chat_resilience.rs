@@ -101,6 +101,18 @@ async fn chat_streams_survive_a_misbehaving_upstream() -> anyhow::Result<()> {
     );
     assert!(hang.comments.iter().all(|c| c == "keepalive"));
 
+    // The passthrough sends the relay's Hermes bearer, never the client's key or Origin.
+    let who: Value = reqwest::Client::new()
+        .get(format!("{}/v1/whoami", relay.url))
+        .header("Authorization", "Bearer client-secret")
+        .header("Origin", "https://evil.example")
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(who["authorization"], "Bearer k");
+    assert_eq!(who["origin"], false);
+
     client_disconnect_cancels_upstream(&relay, &fake).await?;
     concurrency_and_size_limits(&relay).await?;
     Ok(())

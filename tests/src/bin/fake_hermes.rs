@@ -5,7 +5,8 @@
 //! `TRUNCATE` (two deltas, then the body ends without `done`), `HANG` (headers, then silence),
 //! `SLOW` (a delta every 100 ms for a minute), `ERROR500` (HTTP 500), `UPSTREAM_ERROR` (an `error`
 //! event, then `done`), `EMPTY_CHOICES` (completions: a chunk with `"choices": []` mid-stream),
-//! anything else: N deltas of "tok " then the normal completion events. When a client goes away
+//! anything else: N deltas of "tok " then the normal completion events (`DELTAS=<n>` and
+//! `DELAY_MS=<d>` in the message override N and the delay). When a client goes away
 //! mid-stream the fake records it; `GET /_fake/closed` lists `{message, at_ms}` (unix millis).
 
 use axum::body::{Body, Bytes};
@@ -154,7 +155,13 @@ async fn session_stream(
         } else if m.contains("TRUNCATE") {
             (2, f.delay)
         } else {
-            (f.deltas, f.delay)
+            let n = word_arg(m, "DELTAS=")
+                .map(|v| v as usize)
+                .unwrap_or(f.deltas);
+            let d = word_arg(m, "DELAY_MS=")
+                .map(Duration::from_millis)
+                .unwrap_or(f.delay);
+            (n, d)
         };
         let mut text = String::new();
         for _ in 0..n {
@@ -207,6 +214,14 @@ async fn session_stream(
         let _ = send(&f, &tx, m, ev(&mut seq, "done", json!({}))).await;
     });
     sse(rx)
+}
+
+/// The number after `prefix` in a message word (`DELTAS=500`).
+fn word_arg(message: &str, prefix: &str) -> Option<u64> {
+    message
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(prefix))
+        .and_then(|v| v.parse().ok())
 }
 
 fn chunk(delta: Value, finish: Option<&str>, choices_empty: bool) -> String {
@@ -312,6 +327,18 @@ async fn main() -> anyhow::Result<()> {
             }),
         )
         .route("/v1/chat/completions", post(completions))
+        .route(
+            "/v1/whoami",
+            get(|h: axum::http::HeaderMap| async move {
+                let auth = h
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let origin = h.get("origin").is_some();
+                Json(json!({"authorization": auth, "origin": origin}))
+            }),
+        )
         .route(
             "/_fake/closed",
             get(|State(f): State<Fake>| async move {
