@@ -6,7 +6,7 @@
 use crate::access::{is_owner, require};
 use crate::errors::{forbidden, invalid, not_found};
 use crate::escrow_rules::{self, EscrowAction, EXPIRED, LOCKED};
-use crate::ledger::{self, validate_account};
+use crate::ledger::{self, validate_account, wallet};
 use crate::money::Money;
 use crate::task_rules::{validate_task_id, validate_token};
 use crate::tasks::task;
@@ -114,6 +114,14 @@ pub fn create_escrow(
     }
     if ctx.db.task().id().find(task_id.clone()).is_none() {
         return Err(not_found(format!("task '{task_id}'")));
+    }
+    if let Some(w) = ctx.db.wallet().account().find(recipient.clone()) {
+        if w.token != token {
+            return Err(invalid(format!(
+                "recipient wallet '{recipient}' holds {} not {token}",
+                w.token
+            )));
+        }
     }
     ledger::hold(ctx, &payer, &token, Money(amount))?;
     let expires_at = ctx.timestamp + TimeDuration::from_micros(ttl_seconds as i64 * 1_000_000);

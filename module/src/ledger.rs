@@ -144,31 +144,18 @@ pub fn seed_default_price(ctx: &ReducerContext) {
 
 /// Takes the next number of a gap-free counter (creating it at 1).
 pub fn next_seq(ctx: &ReducerContext, name: &str) -> Result<u64, String> {
-    let current = ctx
-        .db
-        .ledger_counter()
-        .name()
-        .find(name.to_string())
-        .map(|c| c.next)
-        .unwrap_or(1);
-    let after = current
-        .checked_add(1)
-        .ok_or_else(|| invalid("sequence exhausted"))?;
+    let existing = ctx.db.ledger_counter().name().find(name.to_string());
+    let current = existing.as_ref().map_or(1, |c| c.next);
     let row = LedgerCounter {
         name: name.to_string(),
-        next: after,
+        next: current
+            .checked_add(1)
+            .ok_or_else(|| invalid("sequence exhausted"))?,
     };
-    if current == 1
-        && ctx
-            .db
-            .ledger_counter()
-            .name()
-            .find(name.to_string())
-            .is_none()
-    {
-        ctx.db.ledger_counter().insert(row);
-    } else {
+    if existing.is_some() {
         ctx.db.ledger_counter().name().update(row);
+    } else {
+        ctx.db.ledger_counter().insert(row);
     }
     Ok(current)
 }

@@ -329,7 +329,22 @@ async fn escrow_lifecycle(stdb: &Spacetime, relay: &Ident) -> anyhow::Result<()>
         "E_INVALID",
     )
     .await?;
+    stdb.call_as_ok(DB, r, "credit_wallet", json!(["carol", "OPTX", 5]))
+        .await?;
+    stdb.call_err(
+        DB,
+        r,
+        "create_escrow",
+        json!(["e-0", "job-1", "alice", "carol", 1, "USD", false, 600]),
+        "E_INVALID",
+    )
+    .await?;
     assert!(stdb.sql(DB, "SELECT id FROM escrow").await?.is_empty());
+    assert_eq!(
+        wallet(stdb, "alice").await?,
+        (bal, 0),
+        "refused escrows hold nothing"
+    );
 
     // create → release once to the recorded recipient
     stdb.call_as_ok(
