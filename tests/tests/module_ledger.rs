@@ -49,12 +49,44 @@ async fn ledger_and_escrow_rules_hold_against_the_real_server() -> anyhow::Resul
     stdb.publish(DB).await?;
     let _logs = optx_harness::LogsOnPanic(dir.path().to_path_buf());
     let relay = with_role(&stdb, "relay").await?;
+    identity_without_role_is_refused(&stdb).await?;
 
     prices(&stdb, &relay).await?;
     wallets_and_calls(&stdb, &relay).await?;
     escrow_lifecycle(&stdb, &relay).await?;
     escrow_expires_by_the_scheduler(&stdb, &relay).await?;
     payment_credentials_are_single_use(&stdb, &relay).await?;
+    Ok(())
+}
+
+async fn identity_without_role_is_refused(stdb: &Spacetime) -> anyhow::Result<()> {
+    let stranger = stdb.new_identity().await?;
+    for (reducer, args) in [
+        ("set_tempo_price", json!(["m", 1, 1, 1, "USD"])),
+        ("credit_wallet", json!(["x", "USD", 1])),
+        ("reserve_call", json!(["c", "x", "m", 1, 1])),
+        ("settle_call", json!(["c", 1, 1, 1])),
+        ("refund_call", json!(["c", ""])),
+        (
+            "create_escrow",
+            json!(["e", "t", "x", "y", 1, "USD", false, 60]),
+        ),
+        ("release_escrow", json!(["e"])),
+        ("refund_escrow", json!(["e"])),
+        (
+            "use_payment_credential",
+            json!(["ch", "proof", "", 0, "", ""]),
+        ),
+    ] {
+        stdb.call_err(
+            DB,
+            &stranger.token,
+            reducer,
+            args,
+            "E_FORBIDDEN: caller has no role",
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -188,6 +220,8 @@ async fn wallets_and_calls(stdb: &Spacetime, relay: &Ident) -> anyhow::Result<()
         "E_NOT_FOUND",
     )
     .await?;
+    stdb.call_err(DB, r, "refund_call", json!(["nope", ""]), "E_NOT_FOUND")
+        .await?;
 
     // a model with its own price; refund returns the whole hold
     stdb.call_as_ok(
@@ -389,6 +423,8 @@ async fn escrow_lifecycle(stdb: &Spacetime, relay: &Ident) -> anyhow::Result<()>
         .await?;
     assert_eq!(wallet(stdb, "bob").await?, (100_000, 0));
     stdb.call_err(DB, r, "release_escrow", json!(["nope"]), "E_NOT_FOUND")
+        .await?;
+    stdb.call_err(DB, r, "refund_escrow", json!(["nope"]), "E_NOT_FOUND")
         .await?;
 
     // refund: payer identity or owner only

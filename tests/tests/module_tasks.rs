@@ -557,6 +557,14 @@ async fn cycle_and_duplicate_edges_are_refused(stdb: &Spacetime) -> anyhow::Resu
         DB,
         &a.token,
         "add_task_dependency",
+        json!(["bad id", "d-2"]),
+        "E_INVALID",
+    )
+    .await?;
+    stdb.call_err(
+        DB,
+        &a.token,
+        "add_task_dependency",
         json!(["nope", "d-2"]),
         "E_NOT_FOUND",
     )
