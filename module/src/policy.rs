@@ -48,10 +48,12 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("reserve_call", &[ROLE_RELAY]),
     ("settle_call", &[ROLE_RELAY]),
     ("refund_call", &[ROLE_RELAY]),
-    // escrow (payer-identity checks inside; expire_escrow: scheduler only)
-    ("create_escrow", &[ROLE_RELAY, ROLE_AGENT]),
-    ("release_escrow", &[ROLE_RELAY, ROLE_AGENT]),
-    ("refund_escrow", &[ROLE_RELAY, ROLE_AGENT]),
+    // escrow (payer-identity checks inside; expire_escrow: scheduler only). Relay only: wallet
+    // accounts are names, not identities, so only the relay (which authenticates the payer) may
+    // move an account's funds.
+    ("create_escrow", &[ROLE_RELAY]),
+    ("release_escrow", &[ROLE_RELAY]),
+    ("refund_escrow", &[ROLE_RELAY]),
     // gaze (the reducer also requires the caller to hold gaze_oracle, owner included)
     ("record_gaze_attestation", &[ROLE_GAZE_ORACLE]),
     // payments

@@ -380,6 +380,18 @@ async fn escrow_lifecycle(stdb: &Spacetime, relay: &Ident) -> anyhow::Result<()>
         "refused escrows hold nothing"
     );
 
+    // an agent cannot move a wallet's funds (accounts are names, not identities)
+    let e = stdb
+        .call_err(
+            DB,
+            &other.token,
+            "create_escrow",
+            escrow_args("e-0", "job-1", 1, false, 600),
+            "E_FORBIDDEN",
+        )
+        .await?;
+    assert!(e.contains("agent"), "{e}");
+
     // create → release once to the recorded recipient
     stdb.call_as_ok(
         DB,

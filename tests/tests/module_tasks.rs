@@ -304,7 +304,7 @@ async fn lifecycle_with_dependencies(stdb: &Spacetime) -> anyhow::Result<()> {
     .await?;
     stdb.call_as_ok(DB, &b.token, "claim_task", json!(["t-as", "carol", []]))
         .await?;
-    let soon = now_us() + 700_000;
+    let soon = now_us() + 1_500_000;
     stdb.call_as_ok(
         DB,
         &a.token,
@@ -312,7 +312,7 @@ async fn lifecycle_with_dependencies(stdb: &Spacetime) -> anyhow::Result<()> {
         json!([with(task("t-dl", &[]), "deadline_us", json!(soon))]),
     )
     .await?;
-    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_700)).await;
     let e = stdb
         .call_err(
             DB,
