@@ -191,12 +191,19 @@ pub fn set_permission(
     Ok(())
 }
 
-/// Adds the default permissions of reducers introduced since the database was created.
+/// Adds the default permissions of reducers introduced since the database was created (and the
+/// default Tempo price row if it is missing).
 /// Owner only; the publish scripts call it after every publish.
 #[reducer]
 pub fn sync_permissions(ctx: &ReducerContext) -> Result<(), String> {
     require(ctx, "sync_permissions")?;
     let added = write_default_permissions(ctx);
+    crate::ledger::seed_default_price(ctx);
     log::info!("sync_permissions added {added} rows");
     Ok(())
+}
+
+/// True when `who` holds the owner role.
+pub fn is_owner(ctx: &ReducerContext, who: Identity) -> bool {
+    roles_of(ctx, who).iter().any(|r| r == ROLE_OWNER)
 }

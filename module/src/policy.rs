@@ -34,6 +34,30 @@ pub const DEFAULT_PERMISSIONS: &[(&str, &[&str])] = &[
     ("update_session", &[ROLE_RELAY]),
     ("close_session", &[ROLE_RELAY]),
     ("delete_session", &[ROLE_RELAY]),
+    // tasks and swarms (claimer / creator checks inside the reducers)
+    ("create_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("add_task_dependency", &[ROLE_RELAY, ROLE_AGENT]),
+    ("claim_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("submit_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("complete_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("fail_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("cancel_task", &[ROLE_RELAY, ROLE_AGENT]),
+    ("create_swarm", &[ROLE_RELAY, ROLE_AGENT]),
+    // Tempo ledger (set_tempo_price: owner only)
+    ("credit_wallet", &[ROLE_RELAY]),
+    ("reserve_call", &[ROLE_RELAY]),
+    ("settle_call", &[ROLE_RELAY]),
+    ("refund_call", &[ROLE_RELAY]),
+    // escrow (payer-identity checks inside; expire_escrow: scheduler only). Relay only: wallet
+    // accounts are names, not identities, so only the relay (which authenticates the payer) may
+    // move an account's funds.
+    ("create_escrow", &[ROLE_RELAY]),
+    ("release_escrow", &[ROLE_RELAY]),
+    ("refund_escrow", &[ROLE_RELAY]),
+    // gaze (the reducer also requires the caller to hold gaze_oracle, owner included)
+    ("record_gaze_attestation", &[ROLE_GAZE_ORACLE]),
+    // payments
+    ("use_payment_credential", &[ROLE_RELAY]),
 ];
 
 /// `Ok` when `role` is one of [`ROLES`].

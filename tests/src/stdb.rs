@@ -105,6 +105,37 @@ impl Spacetime {
         Ok(())
     }
 
+    /// Like [`call`](Self::call) as `token`, failing unless the reducer committed.
+    pub async fn call_as_ok(
+        &self,
+        db: &str,
+        token: &str,
+        reducer: &str,
+        args: Value,
+    ) -> anyhow::Result<()> {
+        let (status, body) = self.call(db, token, reducer, args).await?;
+        anyhow::ensure!(status == 200, "{reducer} failed: {status} {body}");
+        Ok(())
+    }
+
+    /// Calls as `token` and fails unless the reducer returned `Err` (530) whose text starts with
+    /// `prefix` (e.g. `"E_CONFLICT"`); returns the error text.
+    pub async fn call_err(
+        &self,
+        db: &str,
+        token: &str,
+        reducer: &str,
+        args: Value,
+        prefix: &str,
+    ) -> anyhow::Result<String> {
+        let (status, body) = self.call(db, token, reducer, args.clone()).await?;
+        anyhow::ensure!(
+            status == 530 && body.starts_with(prefix),
+            "{reducer}({args}) expected 530 {prefix}…, got {status} {body}"
+        );
+        Ok(body)
+    }
+
     /// Grants `role` to `identity` (hex) as the owner.
     pub async fn authorize(&self, db: &str, identity: &str, role: &str) -> anyhow::Result<()> {
         let id = serde_json::json!({ "__identity__": format!("0x{identity}") });

@@ -8,37 +8,95 @@ use spacetimedb_sdk::__codegen::{self as __sdk, __lib, __sats, __ws};
 
 pub mod access_grant_table;
 pub mod access_grant_type;
+pub mod add_task_dependency_reducer;
 pub mod authorize_labeled_reducer;
 pub mod authorize_reducer;
+pub mod cancel_task_reducer;
 pub mod chat_session_table;
 pub mod chat_session_type;
+pub mod claim_task_reducer;
 pub mod close_session_reducer;
+pub mod complete_task_reducer;
+pub mod create_escrow_reducer;
+pub mod create_swarm_reducer;
+pub mod create_task_reducer;
+pub mod credit_wallet_reducer;
 pub mod delete_memory_reducer;
 pub mod delete_session_reducer;
+pub mod escrow_expiry_table;
+pub mod escrow_expiry_type;
+pub mod escrow_table;
+pub mod escrow_type;
+pub mod expire_escrow_reducer;
+pub mod fail_task_reducer;
+pub mod gaze_attestation_table;
+pub mod gaze_attestation_type;
+pub mod ledger_counter_table;
+pub mod ledger_counter_type;
 pub mod memory_entry_table;
 pub mod memory_entry_type;
+pub mod new_task_type;
 pub mod open_session_reducer;
+pub mod payment_credential_use_table;
+pub mod payment_credential_use_type;
 pub mod put_memory_reducer;
+pub mod record_gaze_attestation_reducer;
 pub mod record_session_turn_reducer;
 pub mod reducer_permission_table;
 pub mod reducer_permission_type;
+pub mod refund_call_reducer;
+pub mod refund_escrow_reducer;
+pub mod release_escrow_reducer;
+pub mod reserve_call_reducer;
 pub mod revoke_reducer;
 pub mod set_permission_reducer;
+pub mod set_tempo_price_reducer;
+pub mod settle_call_reducer;
 pub mod store_memory_reducer;
+pub mod submit_task_reducer;
+pub mod swarm_table;
+pub mod swarm_type;
 pub mod sync_permissions_reducer;
+pub mod task_edge_table;
+pub mod task_edge_type;
+pub mod task_table;
+pub mod task_type;
+pub mod tempo_call_table;
+pub mod tempo_call_type;
+pub mod tempo_price_table;
+pub mod tempo_price_type;
 pub mod touch_memory_reducer;
 pub mod update_session_reducer;
+pub mod use_payment_credential_reducer;
+pub mod wallet_table;
+pub mod wallet_type;
 
 pub use access_grant_table::*;
 pub use access_grant_type::AccessGrant;
+pub use add_task_dependency_reducer::{
+    add_task_dependency, set_flags_for_add_task_dependency, AddTaskDependencyCallbackId,
+};
 pub use authorize_labeled_reducer::{
     authorize_labeled, set_flags_for_authorize_labeled, AuthorizeLabeledCallbackId,
 };
 pub use authorize_reducer::{authorize, set_flags_for_authorize, AuthorizeCallbackId};
+pub use cancel_task_reducer::{cancel_task, set_flags_for_cancel_task, CancelTaskCallbackId};
 pub use chat_session_table::*;
 pub use chat_session_type::ChatSession;
+pub use claim_task_reducer::{claim_task, set_flags_for_claim_task, ClaimTaskCallbackId};
 pub use close_session_reducer::{
     close_session, set_flags_for_close_session, CloseSessionCallbackId,
+};
+pub use complete_task_reducer::{
+    complete_task, set_flags_for_complete_task, CompleteTaskCallbackId,
+};
+pub use create_escrow_reducer::{
+    create_escrow, set_flags_for_create_escrow, CreateEscrowCallbackId,
+};
+pub use create_swarm_reducer::{create_swarm, set_flags_for_create_swarm, CreateSwarmCallbackId};
+pub use create_task_reducer::{create_task, set_flags_for_create_task, CreateTaskCallbackId};
+pub use credit_wallet_reducer::{
+    credit_wallet, set_flags_for_credit_wallet, CreditWalletCallbackId,
 };
 pub use delete_memory_reducer::{
     delete_memory, set_flags_for_delete_memory, DeleteMemoryCallbackId,
@@ -46,27 +104,73 @@ pub use delete_memory_reducer::{
 pub use delete_session_reducer::{
     delete_session, set_flags_for_delete_session, DeleteSessionCallbackId,
 };
+pub use escrow_expiry_table::*;
+pub use escrow_expiry_type::EscrowExpiry;
+pub use escrow_table::*;
+pub use escrow_type::Escrow;
+pub use expire_escrow_reducer::{
+    expire_escrow, set_flags_for_expire_escrow, ExpireEscrowCallbackId,
+};
+pub use fail_task_reducer::{fail_task, set_flags_for_fail_task, FailTaskCallbackId};
+pub use gaze_attestation_table::*;
+pub use gaze_attestation_type::GazeAttestation;
+pub use ledger_counter_table::*;
+pub use ledger_counter_type::LedgerCounter;
 pub use memory_entry_table::*;
 pub use memory_entry_type::MemoryEntry;
+pub use new_task_type::NewTask;
 pub use open_session_reducer::{open_session, set_flags_for_open_session, OpenSessionCallbackId};
+pub use payment_credential_use_table::*;
+pub use payment_credential_use_type::PaymentCredentialUse;
 pub use put_memory_reducer::{put_memory, set_flags_for_put_memory, PutMemoryCallbackId};
+pub use record_gaze_attestation_reducer::{
+    record_gaze_attestation, set_flags_for_record_gaze_attestation, RecordGazeAttestationCallbackId,
+};
 pub use record_session_turn_reducer::{
     record_session_turn, set_flags_for_record_session_turn, RecordSessionTurnCallbackId,
 };
 pub use reducer_permission_table::*;
 pub use reducer_permission_type::ReducerPermission;
+pub use refund_call_reducer::{refund_call, set_flags_for_refund_call, RefundCallCallbackId};
+pub use refund_escrow_reducer::{
+    refund_escrow, set_flags_for_refund_escrow, RefundEscrowCallbackId,
+};
+pub use release_escrow_reducer::{
+    release_escrow, set_flags_for_release_escrow, ReleaseEscrowCallbackId,
+};
+pub use reserve_call_reducer::{reserve_call, set_flags_for_reserve_call, ReserveCallCallbackId};
 pub use revoke_reducer::{revoke, set_flags_for_revoke, RevokeCallbackId};
 pub use set_permission_reducer::{
     set_flags_for_set_permission, set_permission, SetPermissionCallbackId,
 };
+pub use set_tempo_price_reducer::{
+    set_flags_for_set_tempo_price, set_tempo_price, SetTempoPriceCallbackId,
+};
+pub use settle_call_reducer::{set_flags_for_settle_call, settle_call, SettleCallCallbackId};
 pub use store_memory_reducer::{set_flags_for_store_memory, store_memory, StoreMemoryCallbackId};
+pub use submit_task_reducer::{set_flags_for_submit_task, submit_task, SubmitTaskCallbackId};
+pub use swarm_table::*;
+pub use swarm_type::Swarm;
 pub use sync_permissions_reducer::{
     set_flags_for_sync_permissions, sync_permissions, SyncPermissionsCallbackId,
 };
+pub use task_edge_table::*;
+pub use task_edge_type::TaskEdge;
+pub use task_table::*;
+pub use task_type::Task;
+pub use tempo_call_table::*;
+pub use tempo_call_type::TempoCall;
+pub use tempo_price_table::*;
+pub use tempo_price_type::TempoPrice;
 pub use touch_memory_reducer::{set_flags_for_touch_memory, touch_memory, TouchMemoryCallbackId};
 pub use update_session_reducer::{
     set_flags_for_update_session, update_session, UpdateSessionCallbackId,
 };
+pub use use_payment_credential_reducer::{
+    set_flags_for_use_payment_credential, use_payment_credential, UsePaymentCredentialCallbackId,
+};
+pub use wallet_table::*;
+pub use wallet_type::Wallet;
 
 #[derive(Clone, PartialEq, Debug)]
 
@@ -76,6 +180,10 @@ pub use update_session_reducer::{
 /// to indicate which reducer caused the event.
 
 pub enum Reducer {
+    AddTaskDependency {
+        prerequisite_id: String,
+        dependent_id: String,
+    },
     Authorize {
         identity: __sdk::Identity,
         role: String,
@@ -85,15 +193,59 @@ pub enum Reducer {
         role: String,
         label: String,
     },
+    CancelTask {
+        task_id: String,
+        reason: String,
+    },
+    ClaimTask {
+        task_id: String,
+        agent: String,
+        capabilities: Vec<String>,
+    },
     CloseSession {
         id: String,
         end_reason: String,
+    },
+    CompleteTask {
+        task_id: String,
+        result: String,
+    },
+    CreateEscrow {
+        id: String,
+        task_id: String,
+        payer: String,
+        recipient: String,
+        amount: u64,
+        token: String,
+        gaze_required: bool,
+        ttl_seconds: u32,
+    },
+    CreateSwarm {
+        id: String,
+        goal: String,
+        strategy: String,
+        tasks: Vec<NewTask>,
+    },
+    CreateTask {
+        task: NewTask,
+    },
+    CreditWallet {
+        account: String,
+        token: String,
+        amount: u64,
     },
     DeleteMemory {
         key: String,
     },
     DeleteSession {
         id: String,
+    },
+    ExpireEscrow {
+        job: EscrowExpiry,
+    },
+    FailTask {
+        task_id: String,
+        error: String,
     },
     OpenSession {
         id: String,
@@ -115,6 +267,13 @@ pub enum Reducer {
         metadata: String,
         expires_at_us: i64,
     },
+    RecordGazeAttestation {
+        subject: String,
+        gaze_session_id: String,
+        verified_at_us: i64,
+        expires_at_us: i64,
+        confidence_bp: u16,
+    },
     RecordSessionTurn {
         id: String,
         messages: u32,
@@ -122,6 +281,23 @@ pub enum Reducer {
         input_tokens: u64,
         output_tokens: u64,
         error: String,
+    },
+    RefundCall {
+        call_id: String,
+        note: String,
+    },
+    RefundEscrow {
+        id: String,
+    },
+    ReleaseEscrow {
+        id: String,
+    },
+    ReserveCall {
+        call_id: String,
+        account: String,
+        model: String,
+        max_input_tokens: u64,
+        max_output_tokens: u64,
     },
     Revoke {
         identity: __sdk::Identity,
@@ -132,6 +308,19 @@ pub enum Reducer {
         role: String,
         allowed: bool,
     },
+    SetTempoPrice {
+        model: String,
+        input_per_1_k: u64,
+        output_per_1_k: u64,
+        margin_per_call: u64,
+        currency: String,
+    },
+    SettleCall {
+        call_id: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        latency_ms: u64,
+    },
     StoreMemory {
         category: String,
         key: String,
@@ -140,6 +329,10 @@ pub enum Reducer {
         owner: String,
         importance: u8,
         session_id: String,
+    },
+    SubmitTask {
+        task_id: String,
+        result: String,
     },
     SyncPermissions,
     TouchMemory {
@@ -151,6 +344,14 @@ pub enum Reducer {
         model: Option<String>,
         metadata: Option<String>,
     },
+    UsePaymentCredential {
+        credential_id: String,
+        kind: String,
+        payer: String,
+        amount: u64,
+        currency: String,
+        context: String,
+    },
 }
 
 impl __sdk::InModule for Reducer {
@@ -160,20 +361,39 @@ impl __sdk::InModule for Reducer {
 impl __sdk::Reducer for Reducer {
     fn reducer_name(&self) -> &'static str {
         match self {
+            Reducer::AddTaskDependency { .. } => "add_task_dependency",
             Reducer::Authorize { .. } => "authorize",
             Reducer::AuthorizeLabeled { .. } => "authorize_labeled",
+            Reducer::CancelTask { .. } => "cancel_task",
+            Reducer::ClaimTask { .. } => "claim_task",
             Reducer::CloseSession { .. } => "close_session",
+            Reducer::CompleteTask { .. } => "complete_task",
+            Reducer::CreateEscrow { .. } => "create_escrow",
+            Reducer::CreateSwarm { .. } => "create_swarm",
+            Reducer::CreateTask { .. } => "create_task",
+            Reducer::CreditWallet { .. } => "credit_wallet",
             Reducer::DeleteMemory { .. } => "delete_memory",
             Reducer::DeleteSession { .. } => "delete_session",
+            Reducer::ExpireEscrow { .. } => "expire_escrow",
+            Reducer::FailTask { .. } => "fail_task",
             Reducer::OpenSession { .. } => "open_session",
             Reducer::PutMemory { .. } => "put_memory",
+            Reducer::RecordGazeAttestation { .. } => "record_gaze_attestation",
             Reducer::RecordSessionTurn { .. } => "record_session_turn",
+            Reducer::RefundCall { .. } => "refund_call",
+            Reducer::RefundEscrow { .. } => "refund_escrow",
+            Reducer::ReleaseEscrow { .. } => "release_escrow",
+            Reducer::ReserveCall { .. } => "reserve_call",
             Reducer::Revoke { .. } => "revoke",
             Reducer::SetPermission { .. } => "set_permission",
+            Reducer::SetTempoPrice { .. } => "set_tempo_price",
+            Reducer::SettleCall { .. } => "settle_call",
             Reducer::StoreMemory { .. } => "store_memory",
+            Reducer::SubmitTask { .. } => "submit_task",
             Reducer::SyncPermissions => "sync_permissions",
             Reducer::TouchMemory { .. } => "touch_memory",
             Reducer::UpdateSession { .. } => "update_session",
+            Reducer::UsePaymentCredential { .. } => "use_payment_credential",
         }
     }
 }
@@ -181,6 +401,10 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
     type Error = __sdk::Error;
     fn try_from(value: __ws::ReducerCallInfo<__ws::BsatnFormat>) -> __sdk::Result<Self> {
         match &value.reducer_name[..] {
+            "add_task_dependency" => Ok(__sdk::parse_reducer_args::<
+                add_task_dependency_reducer::AddTaskDependencyArgs,
+            >("add_task_dependency", &value.args)?
+            .into()),
             "authorize" => Ok(
                 __sdk::parse_reducer_args::<authorize_reducer::AuthorizeArgs>(
                     "authorize",
@@ -192,9 +416,49 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
                 authorize_labeled_reducer::AuthorizeLabeledArgs,
             >("authorize_labeled", &value.args)?
             .into()),
+            "cancel_task" => Ok(
+                __sdk::parse_reducer_args::<cancel_task_reducer::CancelTaskArgs>(
+                    "cancel_task",
+                    &value.args,
+                )?
+                .into(),
+            ),
+            "claim_task" => Ok(
+                __sdk::parse_reducer_args::<claim_task_reducer::ClaimTaskArgs>(
+                    "claim_task",
+                    &value.args,
+                )?
+                .into(),
+            ),
             "close_session" => Ok(__sdk::parse_reducer_args::<
                 close_session_reducer::CloseSessionArgs,
             >("close_session", &value.args)?
+            .into()),
+            "complete_task" => Ok(__sdk::parse_reducer_args::<
+                complete_task_reducer::CompleteTaskArgs,
+            >("complete_task", &value.args)?
+            .into()),
+            "create_escrow" => Ok(__sdk::parse_reducer_args::<
+                create_escrow_reducer::CreateEscrowArgs,
+            >("create_escrow", &value.args)?
+            .into()),
+            "create_swarm" => Ok(
+                __sdk::parse_reducer_args::<create_swarm_reducer::CreateSwarmArgs>(
+                    "create_swarm",
+                    &value.args,
+                )?
+                .into(),
+            ),
+            "create_task" => Ok(
+                __sdk::parse_reducer_args::<create_task_reducer::CreateTaskArgs>(
+                    "create_task",
+                    &value.args,
+                )?
+                .into(),
+            ),
+            "credit_wallet" => Ok(__sdk::parse_reducer_args::<
+                credit_wallet_reducer::CreditWalletArgs,
+            >("credit_wallet", &value.args)?
             .into()),
             "delete_memory" => Ok(__sdk::parse_reducer_args::<
                 delete_memory_reducer::DeleteMemoryArgs,
@@ -204,6 +468,17 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
                 delete_session_reducer::DeleteSessionArgs,
             >("delete_session", &value.args)?
             .into()),
+            "expire_escrow" => Ok(__sdk::parse_reducer_args::<
+                expire_escrow_reducer::ExpireEscrowArgs,
+            >("expire_escrow", &value.args)?
+            .into()),
+            "fail_task" => Ok(
+                __sdk::parse_reducer_args::<fail_task_reducer::FailTaskArgs>(
+                    "fail_task",
+                    &value.args,
+                )?
+                .into(),
+            ),
             "open_session" => Ok(
                 __sdk::parse_reducer_args::<open_session_reducer::OpenSessionArgs>(
                     "open_session",
@@ -218,10 +493,36 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
                 )?
                 .into(),
             ),
+            "record_gaze_attestation" => Ok(__sdk::parse_reducer_args::<
+                record_gaze_attestation_reducer::RecordGazeAttestationArgs,
+            >("record_gaze_attestation", &value.args)?
+            .into()),
             "record_session_turn" => Ok(__sdk::parse_reducer_args::<
                 record_session_turn_reducer::RecordSessionTurnArgs,
             >("record_session_turn", &value.args)?
             .into()),
+            "refund_call" => Ok(
+                __sdk::parse_reducer_args::<refund_call_reducer::RefundCallArgs>(
+                    "refund_call",
+                    &value.args,
+                )?
+                .into(),
+            ),
+            "refund_escrow" => Ok(__sdk::parse_reducer_args::<
+                refund_escrow_reducer::RefundEscrowArgs,
+            >("refund_escrow", &value.args)?
+            .into()),
+            "release_escrow" => Ok(__sdk::parse_reducer_args::<
+                release_escrow_reducer::ReleaseEscrowArgs,
+            >("release_escrow", &value.args)?
+            .into()),
+            "reserve_call" => Ok(
+                __sdk::parse_reducer_args::<reserve_call_reducer::ReserveCallArgs>(
+                    "reserve_call",
+                    &value.args,
+                )?
+                .into(),
+            ),
             "revoke" => Ok(__sdk::parse_reducer_args::<revoke_reducer::RevokeArgs>(
                 "revoke",
                 &value.args,
@@ -231,9 +532,27 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
                 set_permission_reducer::SetPermissionArgs,
             >("set_permission", &value.args)?
             .into()),
+            "set_tempo_price" => Ok(__sdk::parse_reducer_args::<
+                set_tempo_price_reducer::SetTempoPriceArgs,
+            >("set_tempo_price", &value.args)?
+            .into()),
+            "settle_call" => Ok(
+                __sdk::parse_reducer_args::<settle_call_reducer::SettleCallArgs>(
+                    "settle_call",
+                    &value.args,
+                )?
+                .into(),
+            ),
             "store_memory" => Ok(
                 __sdk::parse_reducer_args::<store_memory_reducer::StoreMemoryArgs>(
                     "store_memory",
+                    &value.args,
+                )?
+                .into(),
+            ),
+            "submit_task" => Ok(
+                __sdk::parse_reducer_args::<submit_task_reducer::SubmitTaskArgs>(
+                    "submit_task",
                     &value.args,
                 )?
                 .into(),
@@ -253,6 +572,10 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
                 update_session_reducer::UpdateSessionArgs,
             >("update_session", &value.args)?
             .into()),
+            "use_payment_credential" => Ok(__sdk::parse_reducer_args::<
+                use_payment_credential_reducer::UsePaymentCredentialArgs,
+            >("use_payment_credential", &value.args)?
+            .into()),
             unknown => {
                 Err(
                     __sdk::InternalError::unknown_name("reducer", unknown, "ReducerCallInfo")
@@ -269,8 +592,19 @@ impl TryFrom<__ws::ReducerCallInfo<__ws::BsatnFormat>> for Reducer {
 pub struct DbUpdate {
     access_grant: __sdk::TableUpdate<AccessGrant>,
     chat_session: __sdk::TableUpdate<ChatSession>,
+    escrow: __sdk::TableUpdate<Escrow>,
+    escrow_expiry: __sdk::TableUpdate<EscrowExpiry>,
+    gaze_attestation: __sdk::TableUpdate<GazeAttestation>,
+    ledger_counter: __sdk::TableUpdate<LedgerCounter>,
     memory_entry: __sdk::TableUpdate<MemoryEntry>,
+    payment_credential_use: __sdk::TableUpdate<PaymentCredentialUse>,
     reducer_permission: __sdk::TableUpdate<ReducerPermission>,
+    swarm: __sdk::TableUpdate<Swarm>,
+    task: __sdk::TableUpdate<Task>,
+    task_edge: __sdk::TableUpdate<TaskEdge>,
+    tempo_call: __sdk::TableUpdate<TempoCall>,
+    tempo_price: __sdk::TableUpdate<TempoPrice>,
+    wallet: __sdk::TableUpdate<Wallet>,
 }
 
 impl TryFrom<__ws::DatabaseUpdate<__ws::BsatnFormat>> for DbUpdate {
@@ -285,12 +619,45 @@ impl TryFrom<__ws::DatabaseUpdate<__ws::BsatnFormat>> for DbUpdate {
                 "chat_session" => db_update
                     .chat_session
                     .append(chat_session_table::parse_table_update(table_update)?),
+                "escrow" => db_update
+                    .escrow
+                    .append(escrow_table::parse_table_update(table_update)?),
+                "escrow_expiry" => db_update
+                    .escrow_expiry
+                    .append(escrow_expiry_table::parse_table_update(table_update)?),
+                "gaze_attestation" => db_update
+                    .gaze_attestation
+                    .append(gaze_attestation_table::parse_table_update(table_update)?),
+                "ledger_counter" => db_update
+                    .ledger_counter
+                    .append(ledger_counter_table::parse_table_update(table_update)?),
                 "memory_entry" => db_update
                     .memory_entry
                     .append(memory_entry_table::parse_table_update(table_update)?),
+                "payment_credential_use" => db_update.payment_credential_use.append(
+                    payment_credential_use_table::parse_table_update(table_update)?,
+                ),
                 "reducer_permission" => db_update
                     .reducer_permission
                     .append(reducer_permission_table::parse_table_update(table_update)?),
+                "swarm" => db_update
+                    .swarm
+                    .append(swarm_table::parse_table_update(table_update)?),
+                "task" => db_update
+                    .task
+                    .append(task_table::parse_table_update(table_update)?),
+                "task_edge" => db_update
+                    .task_edge
+                    .append(task_edge_table::parse_table_update(table_update)?),
+                "tempo_call" => db_update
+                    .tempo_call
+                    .append(tempo_call_table::parse_table_update(table_update)?),
+                "tempo_price" => db_update
+                    .tempo_price
+                    .append(tempo_price_table::parse_table_update(table_update)?),
+                "wallet" => db_update
+                    .wallet
+                    .append(wallet_table::parse_table_update(table_update)?),
 
                 unknown => {
                     return Err(__sdk::InternalError::unknown_name(
@@ -323,15 +690,51 @@ impl __sdk::DbUpdate for DbUpdate {
         diff.chat_session = cache
             .apply_diff_to_table::<ChatSession>("chat_session", &self.chat_session)
             .with_updates_by_pk(|row| &row.id);
+        diff.escrow = cache
+            .apply_diff_to_table::<Escrow>("escrow", &self.escrow)
+            .with_updates_by_pk(|row| &row.id);
+        diff.escrow_expiry = cache
+            .apply_diff_to_table::<EscrowExpiry>("escrow_expiry", &self.escrow_expiry)
+            .with_updates_by_pk(|row| &row.scheduled_id);
+        diff.gaze_attestation = cache
+            .apply_diff_to_table::<GazeAttestation>("gaze_attestation", &self.gaze_attestation)
+            .with_updates_by_pk(|row| &row.id);
+        diff.ledger_counter = cache
+            .apply_diff_to_table::<LedgerCounter>("ledger_counter", &self.ledger_counter)
+            .with_updates_by_pk(|row| &row.name);
         diff.memory_entry = cache
             .apply_diff_to_table::<MemoryEntry>("memory_entry", &self.memory_entry)
             .with_updates_by_pk(|row| &row.id);
+        diff.payment_credential_use = cache
+            .apply_diff_to_table::<PaymentCredentialUse>(
+                "payment_credential_use",
+                &self.payment_credential_use,
+            )
+            .with_updates_by_pk(|row| &row.credential_id);
         diff.reducer_permission = cache
             .apply_diff_to_table::<ReducerPermission>(
                 "reducer_permission",
                 &self.reducer_permission,
             )
             .with_updates_by_pk(|row| &row.id);
+        diff.swarm = cache
+            .apply_diff_to_table::<Swarm>("swarm", &self.swarm)
+            .with_updates_by_pk(|row| &row.id);
+        diff.task = cache
+            .apply_diff_to_table::<Task>("task", &self.task)
+            .with_updates_by_pk(|row| &row.id);
+        diff.task_edge = cache
+            .apply_diff_to_table::<TaskEdge>("task_edge", &self.task_edge)
+            .with_updates_by_pk(|row| &row.id);
+        diff.tempo_call = cache
+            .apply_diff_to_table::<TempoCall>("tempo_call", &self.tempo_call)
+            .with_updates_by_pk(|row| &row.call_id);
+        diff.tempo_price = cache
+            .apply_diff_to_table::<TempoPrice>("tempo_price", &self.tempo_price)
+            .with_updates_by_pk(|row| &row.model);
+        diff.wallet = cache
+            .apply_diff_to_table::<Wallet>("wallet", &self.wallet)
+            .with_updates_by_pk(|row| &row.account);
 
         diff
     }
@@ -343,8 +746,19 @@ impl __sdk::DbUpdate for DbUpdate {
 pub struct AppliedDiff<'r> {
     access_grant: __sdk::TableAppliedDiff<'r, AccessGrant>,
     chat_session: __sdk::TableAppliedDiff<'r, ChatSession>,
+    escrow: __sdk::TableAppliedDiff<'r, Escrow>,
+    escrow_expiry: __sdk::TableAppliedDiff<'r, EscrowExpiry>,
+    gaze_attestation: __sdk::TableAppliedDiff<'r, GazeAttestation>,
+    ledger_counter: __sdk::TableAppliedDiff<'r, LedgerCounter>,
     memory_entry: __sdk::TableAppliedDiff<'r, MemoryEntry>,
+    payment_credential_use: __sdk::TableAppliedDiff<'r, PaymentCredentialUse>,
     reducer_permission: __sdk::TableAppliedDiff<'r, ReducerPermission>,
+    swarm: __sdk::TableAppliedDiff<'r, Swarm>,
+    task: __sdk::TableAppliedDiff<'r, Task>,
+    task_edge: __sdk::TableAppliedDiff<'r, TaskEdge>,
+    tempo_call: __sdk::TableAppliedDiff<'r, TempoCall>,
+    tempo_price: __sdk::TableAppliedDiff<'r, TempoPrice>,
+    wallet: __sdk::TableAppliedDiff<'r, Wallet>,
 }
 
 impl __sdk::InModule for AppliedDiff<'_> {
@@ -367,9 +781,30 @@ impl<'r> __sdk::AppliedDiff<'r> for AppliedDiff<'r> {
             &self.chat_session,
             event,
         );
+        callbacks.invoke_table_row_callbacks::<Escrow>("escrow", &self.escrow, event);
+        callbacks.invoke_table_row_callbacks::<EscrowExpiry>(
+            "escrow_expiry",
+            &self.escrow_expiry,
+            event,
+        );
+        callbacks.invoke_table_row_callbacks::<GazeAttestation>(
+            "gaze_attestation",
+            &self.gaze_attestation,
+            event,
+        );
+        callbacks.invoke_table_row_callbacks::<LedgerCounter>(
+            "ledger_counter",
+            &self.ledger_counter,
+            event,
+        );
         callbacks.invoke_table_row_callbacks::<MemoryEntry>(
             "memory_entry",
             &self.memory_entry,
+            event,
+        );
+        callbacks.invoke_table_row_callbacks::<PaymentCredentialUse>(
+            "payment_credential_use",
+            &self.payment_credential_use,
             event,
         );
         callbacks.invoke_table_row_callbacks::<ReducerPermission>(
@@ -377,6 +812,12 @@ impl<'r> __sdk::AppliedDiff<'r> for AppliedDiff<'r> {
             &self.reducer_permission,
             event,
         );
+        callbacks.invoke_table_row_callbacks::<Swarm>("swarm", &self.swarm, event);
+        callbacks.invoke_table_row_callbacks::<Task>("task", &self.task, event);
+        callbacks.invoke_table_row_callbacks::<TaskEdge>("task_edge", &self.task_edge, event);
+        callbacks.invoke_table_row_callbacks::<TempoCall>("tempo_call", &self.tempo_call, event);
+        callbacks.invoke_table_row_callbacks::<TempoPrice>("tempo_price", &self.tempo_price, event);
+        callbacks.invoke_table_row_callbacks::<Wallet>("wallet", &self.wallet, event);
     }
 }
 
@@ -954,7 +1395,18 @@ impl __sdk::SpacetimeModule for RemoteModule {
     fn register_tables(client_cache: &mut __sdk::ClientCache<Self>) {
         access_grant_table::register_table(client_cache);
         chat_session_table::register_table(client_cache);
+        escrow_table::register_table(client_cache);
+        escrow_expiry_table::register_table(client_cache);
+        gaze_attestation_table::register_table(client_cache);
+        ledger_counter_table::register_table(client_cache);
         memory_entry_table::register_table(client_cache);
+        payment_credential_use_table::register_table(client_cache);
         reducer_permission_table::register_table(client_cache);
+        swarm_table::register_table(client_cache);
+        task_table::register_table(client_cache);
+        task_edge_table::register_table(client_cache);
+        tempo_call_table::register_table(client_cache);
+        tempo_price_table::register_table(client_cache);
+        wallet_table::register_table(client_cache);
     }
 }
