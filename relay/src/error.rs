@@ -80,6 +80,18 @@ impl ApiError {
     }
 }
 
+impl From<crate::hermes_files::HermesFileError> for ApiError {
+    fn from(e: crate::hermes_files::HermesFileError) -> Self {
+        use crate::hermes_files::HermesFileError as F;
+        match e {
+            F::NotFound(m) => ApiError::NotFound(m),
+            F::Invalid(m) => ApiError::Invalid(m),
+            F::Conflict(m) => ApiError::Conflict(m),
+            F::Io(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

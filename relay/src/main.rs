@@ -4,6 +4,7 @@
 mod auth;
 mod config;
 mod error;
+mod hermes_files;
 mod routes;
 mod services;
 mod state;
@@ -50,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         upstream,
         probe,
         store,
+        hermes_home: hermes_files::HermesHome::new(config.hermes_home_dir()),
     };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;

@@ -2,8 +2,11 @@
 //! limits, and the JSON 404/405 fallbacks.
 
 mod chat;
+mod config;
 mod health;
+mod models;
 mod proxy;
+mod skills;
 
 use crate::auth::require_api_key;
 use crate::error::ApiError;
@@ -24,6 +27,14 @@ pub fn router(state: AppState) -> Router {
             "/api/sessions/{session_id}/chat/stream",
             post(chat::stream_existing),
         )
+        .route("/api/skills", get(skills::list))
+        .route("/api/skills/categories", get(skills::categories))
+        .route("/api/skills/{*id}", get(skills::detail))
+        .route(
+            "/api/config",
+            get(config::get).patch(config::patch).post(config::set_key),
+        )
+        .route("/api/available-models", get(models::list))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .merge(
             Router::new()
