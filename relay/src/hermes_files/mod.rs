@@ -106,6 +106,34 @@ pub fn yaml_to_json(v: &Yaml) -> Json {
     }
 }
 
+/// JSON → YAML by hand: `serde_yaml::to_value` cannot be used on JSON numbers because
+/// serde_json's `arbitrary_precision` (enabled by a SpacetimeDB dependency) serializes them as a
+/// private `{"$serde_json::private::Number": …}` map.
+pub fn json_to_yaml(v: &Json) -> Yaml {
+    match v {
+        Json::Null => Yaml::Null,
+        Json::Bool(b) => Yaml::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Yaml::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Yaml::from(u)
+            } else if let Some(f) = n.as_f64() {
+                Yaml::from(f)
+            } else {
+                Yaml::String(n.to_string())
+            }
+        }
+        Json::String(s) => Yaml::String(s.clone()),
+        Json::Array(items) => Yaml::Sequence(items.iter().map(json_to_yaml).collect()),
+        Json::Object(m) => Yaml::Mapping(
+            m.iter()
+                .map(|(k, v)| (Yaml::String(k.clone()), json_to_yaml(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// A mapping key as text, if it is a scalar.
 pub fn scalar_key(k: &Yaml) -> Option<String> {
     match k {
@@ -135,5 +163,22 @@ mod tests {
         assert_eq!(j["t"], 5);
         assert_eq!(j["n"], Json::Null);
         assert_eq!(j.as_object().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn json_to_yaml_keeps_numbers_plain() {
+        let j: Json = serde_json::from_str(
+            r#"{"i":7,"f":1.5,"u":18446744073709551615,"n":null,"a":[true,"s"]}"#,
+        )
+        .unwrap();
+        let text = serde_yaml::to_string(&json_to_yaml(&j)).unwrap();
+        assert!(!text.contains("serde_json"), "{text}");
+        let back: Yaml = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back["i"], 7);
+        assert_eq!(back["f"], 1.5);
+        assert_eq!(back["u"], 18446744073709551615u64);
+        assert!(back["n"].is_null());
+        assert_eq!(back["a"][1], "s");
+        assert_eq!(yaml_to_json(&back), j);
     }
 }

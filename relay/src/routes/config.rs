@@ -69,8 +69,7 @@ pub async fn set_key(State(state): State<AppState>, body: Bytes) -> Result<Json<
         .into_iter()
         .map(str::to_string)
         .collect();
-    let yaml = serde_yaml::to_value(&value)
-        .map_err(|_| ApiError::Invalid("value cannot be stored as YAML".into()))?;
+    let yaml = hermes_files::json_to_yaml(&value);
     let home = state.hermes_home.clone();
     hermes_files::blocking(move || {
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
