@@ -414,6 +414,14 @@ async fn config_writes_are_validated_atomic_and_keep_other_keys() -> anyhow::Res
         );
     }
 
+    let big = format!(
+        r#"{{"key":"big","value":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let (st, b) = env.send("POST", "/api/config", &big).await?;
+    assert_json_error(st, &b, &[413]);
+    assert_eq!(env.config_text(), original);
+
     // Case 21.
     let (st, b) = env
         .send("PATCH", "/api/config", r#"{"model":"x","provider":"p"}"#)

@@ -7,6 +7,7 @@ use crate::hermes_files::redact::{redact_at, MASK};
 use crate::hermes_files::{self, HermesFileError};
 use crate::state::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -44,8 +45,11 @@ pub async fn get(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
 }
 
 /// `PATCH /api/config {model?, provider?, base_url?}` → `{ok, model, provider, base_url}`.
-pub async fn patch(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let patch = parse_patch(&body)?;
+pub async fn patch(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let patch = parse_patch(&read_body(body)?)?;
     let home = state.hermes_home.clone();
     let after = hermes_files::blocking(move || {
         config_file::update(&home, |root| {
@@ -63,8 +67,11 @@ pub async fn patch(State(state): State<AppState>, body: Bytes) -> Result<Json<Va
 }
 
 /// `POST /api/config {key:"a.b.c", value}` → `{updated, key, value}` (value redacted if secret).
-pub async fn set_key(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let (key, value) = parse_set(&body)?;
+pub async fn set_key(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let (key, value) = parse_set(&read_body(body)?)?;
     let segments: Vec<String> = config_file::parse_key(&key)?
         .into_iter()
         .map(str::to_string)
@@ -82,6 +89,17 @@ pub async fn set_key(State(state): State<AppState>, body: Bytes) -> Result<Json<
         "key": key,
         "value": redact_at(&segs, &value),
     })))
+}
+
+/// The request body, or a JSON 413/422 instead of axum's plain-text rejection.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(crate::routes::API_BODY_LIMIT)
+        } else {
+            ApiError::Invalid("could not read the request body".into())
+        }
+    })
 }
 
 fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
