@@ -30,7 +30,7 @@ pub struct Config {
     #[arg(long, env = "OPTX_API_PORT", default_value_t = 8643)]
     pub port: u16,
 
-    /// Hermes home directory (config.yaml, skills, memory_store.db).
+    /// Hermes home directory (config.yaml, .env, skills, memory_store.db); default `~/.hermes`.
     #[arg(long, env = "HERMES_HOME")]
     pub hermes_home: Option<PathBuf>,
 
@@ -88,6 +88,22 @@ impl Config {
     pub fn keepalive(&self) -> Duration {
         Duration::from_secs(self.keepalive_secs.max(1))
     }
+    /// HERMES_HOME with a leading `~` expanded; `~/.hermes` when unset (as Hermes itself does).
+    pub fn hermes_home_dir(&self) -> PathBuf {
+        let home = || {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+        };
+        match &self.hermes_home {
+            None => home().join(".hermes"),
+            Some(p) if p.as_os_str().is_empty() => home().join(".hermes"),
+            Some(p) => match p.strip_prefix("~") {
+                Ok(rest) => home().join(rest),
+                Err(_) => p.clone(),
+            },
+        }
+    }
     /// The memory backend actually used once `auto` is resolved.
     pub fn effective_memory_backend(&self) -> &str {
         match self.memory_backend.as_str() {
@@ -135,6 +151,18 @@ mod tests {
         let s = format!("{c:?}");
         assert!(!s.contains("sekret"), "{s}");
         assert!(s.contains("<set>"));
+    }
+
+    #[test]
+    fn hermes_home_expands_tilde_and_defaults() {
+        let c = Config::parse_from(["x", "--hermes-home", "/srv/hermes"]);
+        assert_eq!(c.hermes_home_dir(), PathBuf::from("/srv/hermes"));
+        let c = Config::parse_from(["x", "--hermes-home", "~/h"]);
+        assert!(c.hermes_home_dir().ends_with("h"));
+        assert!(!c.hermes_home_dir().starts_with("~"));
+        let mut c = Config::parse_from(["x"]);
+        c.hermes_home = None;
+        assert!(c.hermes_home_dir().ends_with(".hermes"));
     }
 
     #[test]

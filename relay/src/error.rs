@@ -20,7 +20,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     InsufficientFunds(String),
-    #[error("request body is larger than {0} bytes")]
+    #[error("request body is larger than the limit of this route ({0} bytes at most)")]
     PayloadTooLarge(usize),
     #[error("{0}")]
     Upstream(String),
@@ -107,6 +107,18 @@ impl From<crate::upstream::chat::UpstreamError> for ApiError {
             ),
             U::Timeout => ApiError::UpstreamTimeout,
             other => ApiError::Upstream(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::hermes_files::HermesFileError> for ApiError {
+    fn from(e: crate::hermes_files::HermesFileError) -> Self {
+        use crate::hermes_files::HermesFileError as F;
+        match e {
+            F::NotFound(m) => ApiError::NotFound(m),
+            F::Invalid(m) => ApiError::Invalid(m),
+            F::Conflict(m) => ApiError::Conflict(m),
+            F::Io(m) => ApiError::Internal(m),
         }
     }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod config;
 mod error;
+mod hermes_files;
 mod routes;
 mod services;
 mod state;
@@ -51,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         probe,
         store,
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams.max(1))),
+        hermes_home: hermes_files::HermesHome::new(config.hermes_home_dir()),
     };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;

@@ -1,6 +1,7 @@
-//! `AppState`: what every handler can reach (config, upstream client, probe, store).
+//! `AppState`: what every handler can reach (config, upstream client, probe, store, HERMES_HOME).
 
 use crate::config::Config;
+use crate::hermes_files::HermesHome;
 use crate::store::Store;
 use crate::upstream::probe::Probe;
 use crate::upstream::Upstream;
@@ -15,4 +16,6 @@ pub struct AppState {
     pub store: Option<Store>,
     /// One permit per open chat stream (bounded concurrency).
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// HERMES_HOME files (skills, config.yaml, .env) and their write lock.
+    pub hermes_home: HermesHome,
 }

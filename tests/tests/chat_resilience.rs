@@ -202,6 +202,8 @@ async fn concurrency_and_size_limits(relay: &Relay) -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(r.status(), 413);
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "payload_too_large");
     Ok(())
 }
 

@@ -3,9 +3,12 @@
 
 mod chat;
 mod completions;
+mod config;
 mod health;
+mod models;
 mod proxy;
 mod sessions;
+mod skills;
 
 use crate::auth::require_api_key;
 use crate::error::ApiError;
@@ -45,6 +48,14 @@ pub fn router(state: AppState) -> Router {
             get(sessions::messages),
         )
         .route("/api/sessions/{session_id}/fork", post(sessions::fork))
+        .route("/api/skills", get(skills::list))
+        .route("/api/skills/categories", get(skills::categories))
+        .route("/api/skills/{*id}", get(skills::detail))
+        .route(
+            "/api/config",
+            get(config::get).patch(config::patch).post(config::set_key),
+        )
+        .route("/api/available-models", get(models::list))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .merge(chat)
         .merge(
@@ -70,5 +81,19 @@ pub fn router(state: AppState) -> Router {
                 })),
             )
         })
+        .layer(middleware::map_response(json_rejections))
         .with_state(state)
+}
+
+/// Body-limit rejections come from axum as plain text; answer them in the JSON error shape.
+async fn json_rejections(resp: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return ApiError::PayloadTooLarge(CHAT_BODY_LIMIT).into_response();
+    }
+    resp
 }
