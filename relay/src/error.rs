@@ -20,8 +20,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     InsufficientFunds(String),
-    #[error("request body is larger than the limit of this route ({0} bytes at most)")]
-    PayloadTooLarge(usize),
+    #[error("request body is larger than this route accepts")]
+    PayloadTooLarge,
     #[error("{0}")]
     Upstream(String),
     #[error("upstream timed out")]
@@ -57,7 +57,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
@@ -74,7 +74,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::InsufficientFunds(_) => "insufficient_funds",
-            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Upstream(_) => "upstream_error",
             ApiError::UpstreamTimeout => "upstream_timeout",
             ApiError::TooManyStreams => "too_many_streams",

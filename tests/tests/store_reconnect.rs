@@ -22,7 +22,10 @@ async fn health(http: &reqwest::Client, relay: &Relay) -> Option<Value> {
 
 async fn chat(http: &reqwest::Client, relay: &Relay, session: &str) -> anyhow::Result<Vec<String>> {
     let r = http
-        .post(format!("{}/api/sessions/{session}/chat/stream", relay.url))
+        .post(format!(
+            "{}/api/sessions/{session}/chat/stream?events=optx",
+            relay.url
+        ))
         .json(&json!({"message": "hi"}))
         .send()
         .await?;

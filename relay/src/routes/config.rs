@@ -95,7 +95,7 @@ pub async fn set_key(
 fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(crate::routes::API_BODY_LIMIT)
+            ApiError::PayloadTooLarge
         } else {
             ApiError::Invalid("could not read the request body".into())
         }

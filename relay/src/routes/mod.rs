@@ -93,7 +93,7 @@ async fn json_rejections(resp: axum::response::Response) -> axum::response::Resp
         .get(axum::http::header::CONTENT_TYPE)
         .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
     if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && plain {
-        return ApiError::PayloadTooLarge(CHAT_BODY_LIMIT).into_response();
+        return ApiError::PayloadTooLarge.into_response();
     }
     resp
 }

@@ -73,7 +73,7 @@ pub async fn forward(State(state): State<AppState>, req: Request) -> Result<Resp
     }
     let body = axum::body::to_bytes(body, crate::routes::PROXY_BODY_LIMIT)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(crate::routes::PROXY_BODY_LIMIT))?;
+        .map_err(|_| ApiError::PayloadTooLarge)?;
     let upstream = rb.body(body).send().await.map_err(|e| {
         if e.is_timeout() {
             ApiError::UpstreamTimeout

@@ -53,9 +53,8 @@ async fn one(
         }
         deltas += n;
         // keep a tail so a marker split across chunks is still counted once
-        match carry.rfind('\n') {
-            Some(i) => carry = carry[i + 1..].to_string(),
-            None => {}
+        if let Some(i) = carry.rfind('\n') {
+            carry = carry[i + 1..].to_string();
         }
     }
     Ok((first.unwrap_or_default(), deltas, t0.elapsed()))
