@@ -12,6 +12,7 @@ mod store;
 mod stream;
 mod upstream;
 
+use axum::serve::ListenerExt;
 use clap::Parser;
 use config::Config;
 use state::AppState;
@@ -57,6 +58,12 @@ async fn main() -> anyhow::Result<()> {
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    // Streams are many small writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
