@@ -106,12 +106,38 @@ async fn chat_streams_survive_a_misbehaving_upstream() -> anyhow::Result<()> {
         .get(format!("{}/v1/whoami", relay.url))
         .header("Authorization", "Bearer client-secret")
         .header("Origin", "https://evil.example")
+        .header("X-Hermes-Session-Id", "s1")
         .send()
         .await?
         .json()
         .await?;
     assert_eq!(who["authorization"], "Bearer k");
     assert_eq!(who["origin"], false);
+    assert_eq!(
+        who["session_id"], "s1",
+        "session header forwarded unchanged"
+    );
+
+    // `/new` with a caller-chosen id uses that id (never the literal "new").
+    let t = chat(&relay, "/api/sessions/new/chat/stream?events=optx", "hi").await?;
+    assert_ne!(t.events[0].data["session_id"], "new");
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/api/sessions/new/chat/stream?events=optx",
+            relay.url
+        ))
+        .json(&json!({"message": "hi", "session_id": "abc"}))
+        .send()
+        .await?;
+    let t = read_all(r, 30).await?;
+    assert_eq!(
+        t.events[0].data,
+        json!({"session_id": "abc", "status": "created"})
+    );
+    assert_eq!(
+        t.events[1].data,
+        json!({"session_id": "abc", "status": "streaming"})
+    );
 
     client_disconnect_cancels_upstream(&relay, &fake).await?;
     concurrency_and_size_limits(&relay).await?;

@@ -337,7 +337,11 @@ async fn main() -> anyhow::Result<()> {
                     .unwrap_or("")
                     .to_string();
                 let origin = h.get("origin").is_some();
-                Json(json!({"authorization": auth, "origin": origin}))
+                let session = h
+                    .get("x-hermes-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                Json(json!({"authorization": auth, "origin": origin, "session_id": session}))
             }),
         )
         .route(
