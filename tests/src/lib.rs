@@ -102,3 +102,16 @@ impl Drop for LogsOnPanic {
         }
     }
 }
+
+/// The text of an OpenAI message `content`: the string itself, or its text parts joined.
+pub fn text_of(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(serde_json::Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}

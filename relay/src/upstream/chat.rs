@@ -32,6 +32,21 @@ impl TurnRequest {
         }
         Value::Array(parts)
     }
+
+    /// The `/v1/chat/completions` body for this turn (only the new message: Hermes keeps the
+    /// history under `X-Hermes-Session-Id`).
+    pub fn completions_body(&self, stream: bool) -> Value {
+        let mut messages = Vec::new();
+        if let Some(s) = &self.system_message {
+            messages.push(json!({"role": "system", "content": s}));
+        }
+        messages.push(json!({"role": "user", "content": self.content()}));
+        json!({
+            "model": self.model.clone().unwrap_or_else(|| "hermes-agent".to_string()),
+            "stream": stream,
+            "messages": messages,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,16 +201,7 @@ async fn completions(
     session_id: &str,
     req: &TurnRequest,
 ) -> Result<Steps, UpstreamError> {
-    let mut messages = Vec::new();
-    if let Some(s) = &req.system_message {
-        messages.push(json!({"role": "system", "content": s}));
-    }
-    messages.push(json!({"role": "user", "content": req.content()}));
-    let body = json!({
-        "model": req.model.clone().unwrap_or_else(|| "hermes-agent".to_string()),
-        "stream": true,
-        "messages": messages,
-    });
+    let body = req.completions_body(true);
     let resp = post_stream(up, "/v1/chat/completions", &body, session_id).await?;
     Ok(map_frames(resp, map_completion_frame))
 }
@@ -207,16 +213,7 @@ pub async fn complete_once(
     session_id: &str,
     req: &TurnRequest,
 ) -> Result<Value, UpstreamError> {
-    let mut messages = Vec::new();
-    if let Some(s) = &req.system_message {
-        messages.push(json!({"role": "system", "content": s}));
-    }
-    messages.push(json!({"role": "user", "content": req.content()}));
-    let body = json!({
-        "model": req.model.clone().unwrap_or_else(|| "hermes-agent".to_string()),
-        "stream": false,
-        "messages": messages,
-    });
+    let body = req.completions_body(false);
     let resp = up
         .request(Method::POST, "/v1/chat/completions")
         .header("X-Hermes-Session-Id", session_id)
