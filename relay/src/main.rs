@@ -4,6 +4,7 @@
 mod auth;
 mod config;
 mod error;
+mod memory;
 mod routes;
 mod services;
 mod state;
@@ -45,11 +46,15 @@ async fn main() -> anyhow::Result<()> {
         )
     });
 
+    let memory = memory::build(&config, store.as_ref())?;
+    tracing::info!(backend = memory.name(), "memory backend ready");
+
     let state = AppState {
         config: config.clone(),
         upstream,
         probe,
         store,
+        memory,
     };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;

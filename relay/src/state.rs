@@ -1,6 +1,7 @@
-//! `AppState`: what every handler can reach (config, upstream client, probe, store).
+//! `AppState`: what every handler can reach (config, upstream client, probe, store, memory).
 
 use crate::config::Config;
+use crate::memory::SharedBackend;
 use crate::store::Store;
 use crate::upstream::probe::Probe;
 use crate::upstream::Upstream;
@@ -13,4 +14,6 @@ pub struct AppState {
     pub probe: Probe,
     /// `None` when no SpacetimeDB URL is configured.
     pub store: Option<Store>,
+    /// The configured memory backend (`MEMORY_BACKEND`).
+    pub memory: SharedBackend,
 }

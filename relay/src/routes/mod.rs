@@ -3,6 +3,7 @@
 
 mod chat;
 mod health;
+mod memory;
 mod proxy;
 
 use crate::auth::require_api_key;
@@ -23,6 +24,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/sessions/{session_id}/chat/stream",
             post(chat::stream_existing),
+        )
+        .route("/api/memory", get(memory::list).post(memory::store))
+        .route("/api/memory/search", post(memory::search))
+        .route("/api/memory/recall", get(memory::recall))
+        .route("/api/memory/stats", get(memory::stats))
+        .route(
+            "/api/memory/{id}",
+            get(memory::get_one).delete(memory::delete_one),
         )
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .merge(
