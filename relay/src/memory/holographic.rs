@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -95,7 +95,7 @@ const MIN_TRUST: f64 = 0.3;
 const FTS_WEIGHT: f64 = 0.4;
 const JACCARD_WEIGHT: f64 = 0.3;
 const HRR_WEIGHT: f64 = 0.3;
-/// How long after the last write the category banks are rebuilt.
+/// How long after a write the category banks are rebuilt (at least; see [`Holo::last_rebuild_ms`]).
 const BANK_DEBOUNCE: Duration = Duration::from_millis(500);
 
 static RE_CAPITALIZED: LazyLock<Regex> =
@@ -240,9 +240,12 @@ fn filter_sql(f: &Filters, clauses: &mut Vec<String>, params: &mut Vec<rusqlite:
 struct Holo {
     path: PathBuf,
     dim: usize,
-    conn: Mutex<Connection>,
+    conn: Mutex<Option<Connection>>,
     dirty: Mutex<BTreeSet<String>>,
     scheduled: AtomicBool,
+    /// How long the last bank rebuild took; the next one waits 4× that, so rebuilding big
+    /// banks under a stream of writes costs at most ~20 % of one core.
+    last_rebuild_ms: AtomicU64,
 }
 
 pub struct HolographicBackend {
@@ -260,29 +263,17 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl HolographicBackend {
-    /// Opens (creating if needed) Hermes's `memory_store.db` at `path`.
+    /// Uses Hermes's `memory_store.db` at `path`. The file is opened (and created, with Hermes's
+    /// schema) on first use, so a relay that never serves memory leaves HERMES_HOME alone.
     pub fn open(path: &Path) -> anyhow::Result<HolographicBackend> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-        conn.execute_batch(HERMES_SCHEMA)?;
-        let has_hrr: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('facts') WHERE name = 'hrr_vector'")?
-            .exists([])?;
-        if !has_hrr {
-            conn.execute_batch("ALTER TABLE facts ADD COLUMN hrr_vector BLOB")?;
-        }
-        conn.execute_batch(RELAY_SCHEMA)?;
         Ok(HolographicBackend {
             inner: Arc::new(Holo {
                 path: path.to_path_buf(),
                 dim: hrr::DEFAULT_DIM,
-                conn: Mutex::new(conn),
+                conn: Mutex::new(None),
                 dirty: Mutex::new(BTreeSet::new()),
                 scheduled: AtomicBool::new(false),
+                last_rebuild_ms: AtomicU64::new(0),
             }),
         })
     }
@@ -296,9 +287,12 @@ impl HolographicBackend {
             return;
         }
         let h = inner.clone();
+        let wait = BANK_DEBOUNCE.max(Duration::from_millis(
+            4 * inner.last_rebuild_ms.load(Ordering::Relaxed),
+        ));
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(async move {
-                tokio::time::sleep(BANK_DEBOUNCE).await;
+                tokio::time::sleep(wait).await;
                 let _ = tokio::task::spawn_blocking(move || h.rebuild_dirty_banks()).await;
             });
         } else {
@@ -307,11 +301,49 @@ impl HolographicBackend {
     }
 }
 
+/// The open connection, held under the backend's lock.
+struct ConnGuard<'a>(std::sync::MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0
+            .as_ref()
+            .expect("opened before the guard is handed out")
+    }
+}
+
+/// Opens the file with Hermes's schema (verbatim, idempotent) plus the relay's side table.
+fn open_db(path: &Path) -> rusqlite::Result<Connection> {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+    conn.execute_batch(HERMES_SCHEMA)?;
+    let has_hrr = conn
+        .prepare("SELECT 1 FROM pragma_table_info('facts') WHERE name = 'hrr_vector'")?
+        .exists([])?;
+    if !has_hrr {
+        conn.execute_batch("ALTER TABLE facts ADD COLUMN hrr_vector BLOB")?;
+    }
+    conn.execute_batch(RELAY_SCHEMA)?;
+    Ok(conn)
+}
+
 impl Holo {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, ApiError> {
-        self.conn
+    fn lock(&self) -> Result<ConnGuard<'_>, ApiError> {
+        let mut g = self
+            .conn
             .lock()
-            .map_err(|_| ApiError::Internal("memory database lock poisoned".into()))
+            .map_err(|_| ApiError::Internal("memory database lock poisoned".into()))?;
+        if g.is_none() {
+            *g = Some(open_db(&self.path).map_err(|e| {
+                ApiError::StoreUnavailable(format!("cannot open {}: {e}", self.path.display()))
+            })?);
+        }
+        Ok(ConnGuard(g))
     }
 
     /// `_resolve_entity`: by name (LIKE, case-insensitive), then by alias, else a new entity.
@@ -378,8 +410,9 @@ impl Holo {
         .optional()
     }
 
+    /// A fact by id (`12` or `fact:12`), else by the relay key in the side table.
     fn find_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<i64>> {
-        if let Ok(n) = id.parse::<i64>() {
+        if let Ok(n) = id.strip_prefix("fact:").unwrap_or(id).parse::<i64>() {
             if let Some(x) = conn
                 .query_row("SELECT fact_id FROM facts WHERE fact_id = ?", [n], |r| {
                     r.get(0)
@@ -638,6 +671,7 @@ impl Holo {
     /// `_rebuild_bank` for every category marked dirty: vectors read under the lock, bundled
     /// outside it, written back under it.
     fn rebuild_dirty_banks(&self) {
+        let started = std::time::Instant::now();
         self.scheduled.store(false, Ordering::SeqCst);
         let cats: Vec<String> = match self.dirty.lock() {
             Ok(mut d) => std::mem::take(&mut *d).into_iter().collect(),
@@ -648,6 +682,8 @@ impl Holo {
                 tracing::warn!(category = %cat, error = %e, "holographic bank rebuild failed");
             }
         }
+        self.last_rebuild_ms
+            .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     fn rebuild_bank(&self, category: &str) -> Result<(), ApiError> {

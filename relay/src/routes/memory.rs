@@ -115,9 +115,9 @@ fn parse_new(body: &Bytes) -> Result<NewMemory, ApiError> {
     let key = opt_string(&b, "key")?;
     if let Some(k) = &key {
         label("key", k, MAX_KEY_CHARS, true)?;
-        if NON_MEMORY_KEY_PREFIXES.iter().any(|p| k.starts_with(p)) {
+        if NON_MEMORY_KEY_PREFIXES.iter().any(|p| k.starts_with(p)) || k.starts_with("fact:") {
             return Err(invalid(
-                "key prefixes task:, escrow: and tempo: are reserved",
+                "key prefixes task:, escrow:, tempo: and fact: are reserved",
             ));
         }
         if k.parse::<u64>().is_ok() {
