@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use regex::Regex;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -432,7 +432,10 @@ impl Holo {
 
     /// Returns the stored memory and the categories whose banks changed.
     fn store(&self, m: &NewMemory) -> Result<(Memory, Vec<String>), ApiError> {
-        let conn = self.lock()?;
+        let guard = self.lock()?;
+        // One immediate transaction: all or nothing, one fsync, no lock-upgrade failures.
+        let conn = rusqlite::Transaction::new_unchecked(&guard, TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
         let content = m.content.trim();
         let tags = tags_of(&m.metadata);
         let metadata = Value::Object(m.metadata.clone()).to_string();
@@ -517,12 +520,15 @@ impl Holo {
         let memory = Self::fetch(&conn, fact_id)
             .map_err(sql_err)?
             .ok_or_else(|| ApiError::Internal("stored fact vanished".into()))?;
+        conn.commit().map_err(sql_err)?;
         Ok((memory, touched))
     }
 
     /// `remove_fact`. Returns the fact's category when it existed.
     fn delete(&self, id: &str) -> Result<Option<String>, ApiError> {
-        let conn = self.lock()?;
+        let guard = self.lock()?;
+        let conn = rusqlite::Transaction::new_unchecked(&guard, TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
         let Some(fact_id) = Self::find_id(&conn, id).map_err(sql_err)? else {
             return Ok(None);
         };
@@ -537,6 +543,7 @@ impl Holo {
             .map_err(sql_err)?;
         conn.execute("DELETE FROM facts WHERE fact_id = ?", [fact_id])
             .map_err(sql_err)?;
+        conn.commit().map_err(sql_err)?;
         Ok(Some(cat.unwrap_or_else(|| "general".into())))
     }
 
