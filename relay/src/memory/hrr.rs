@@ -149,8 +149,7 @@ mod tests {
         assert_eq!(a.len(), DEFAULT_DIM);
         assert_eq!(a, encode_atom("hello", DEFAULT_DIM));
         assert!(a.iter().all(|x| (0.0..TWO_PI).contains(x)));
-        // First u16 of sha256("hello:0") = 0x4e83 read little-endian from bytes 83 4e? Checked
-        // against Python: struct.unpack("<16H", sha256(b"hello:0").digest())[0].
+        // struct.unpack("<16H", sha256(b"hello:0").digest())[0] * (2π / 65536)
         let first = Sha256::digest(b"hello:0");
         assert_eq!(
             a[0],
@@ -178,6 +177,35 @@ mod tests {
         );
         assert_eq!(text_tokens("a\u{1f}b"), vec!["a", "b"]);
         assert_eq!(encode_text("", 64), encode_atom(EMPTY, 64));
+    }
+
+    /// SHA-256 of the vectors' bytes as Hermes 0.17 + numpy 2.4.3 (portable loops,
+    /// `NPY_DISABLE_CPU_FEATURES=X86_V4`) computes them; the integration test checks live ones.
+    #[test]
+    fn bytes_match_hermes_reference_digests() {
+        let hex = |v: &[f64]| {
+            Sha256::digest(to_bytes(v))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(
+            hex(&encode_atom("hello", DEFAULT_DIM)),
+            "1afe51c3d9a50479a07192b95b5cc1e1ee40f4446da082e55b6e033e7f58ee6d"
+        );
+        assert_eq!(
+            hex(&encode_text("Hello, world! Hello again.", DEFAULT_DIM)),
+            "24b5f10a35a89ae98e443408ffcbc40c9376183d69d9ac527be68d8a9018f9a3"
+        );
+        let entities = ["Alice Smith".to_string(), "tea".to_string()];
+        assert_eq!(
+            hex(&encode_fact(
+                "Alice Smith likes \"tea\"",
+                &entities,
+                DEFAULT_DIM
+            )),
+            "65d1414117d4d0d289e810d9c67c690c14bbd3312f96585d6b814f96f67adbeb"
+        );
     }
 
     #[test]
