@@ -282,7 +282,7 @@ async fn memory_rest_on_holographic() -> anyhow::Result<()> {
 async fn memory_rest_on_spacetimedb() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let _logs = LogsOnPanic(dir.path().to_path_buf());
-    let s = MemoryStack::start(dir.path(), "spacetimedb", None).await?;
+    let mut s = MemoryStack::start(dir.path(), "spacetimedb", None).await?;
     suite(&s).await?;
     let stdb = s.stdb.as_ref().expect("spacetimedb stack");
 
@@ -352,5 +352,25 @@ async fn memory_rest_on_spacetimedb() -> anyhow::Result<()> {
         gone.is_some(),
         "a delete by another client leaves the index"
     );
+
+    // After a SpacetimeDB restart the relay resubscribes and the index is rebuilt from scratch.
+    let before = count(&s).await?;
+    s.stdb.as_mut().expect("stdb").restart().await?;
+    let resubscribed = optx_harness::eventually(30, || async {
+        let (_, h) = s.get("/health").await.ok()?;
+        let db = &h["spacetimedb"];
+        (db["reconnects"].as_u64() >= Some(1) && db["subscribed"] == true).then_some(())
+    })
+    .await;
+    assert!(resubscribed.is_some(), "relay reconnected to SpacetimeDB");
+    let back = optx_harness::eventually(30, || async {
+        let hits = s.search("relay memories rows", 5).await.ok()?;
+        (!hits.is_empty()).then_some(hits)
+    })
+    .await
+    .expect("search works again after the relay reconnects");
+    assert_eq!(back[0]["content"], "relay memories are rows");
+    assert_eq!(count(&s).await?, before, "index rebuilt without duplicates");
+    assert!(s.search("hedgehog", 10).await?.is_empty());
     Ok(())
 }
