@@ -9,6 +9,7 @@ OPTX_STATE="${OPTX_STATE:-$OPTX_ROOT/.optx}"                  # local server dat
 OPTX_CACHE="${OPTX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hermes-optx}"  # installs shared by checkouts
 STDB_VERSION="1.2.0"
 HERMES_VERSION="0.17.0"
+NUMPY_VERSION="2.4.3"                                          # for Hermes holographic memory (HRR)
 STDB_ROOT="${STDB_ROOT:-$OPTX_CACHE/spacetimedb-$STDB_VERSION}"
 STDB_BIN_DIR="$STDB_ROOT/bin"
 HERMES_VENV="${HERMES_VENV:-$OPTX_CACHE/hermes-venv-$HERMES_VERSION}"
@@ -66,6 +67,10 @@ stdb_installed() {
 hermes_installed() {
   [ -x "$HERMES_VENV/bin/hermes" ] &&
     "$HERMES_VENV/bin/python" -c 'import importlib.metadata as m,sys; sys.exit(m.version("hermes-agent")!=sys.argv[1])' "$HERMES_VERSION" 2>/dev/null
+}
+
+hermes_numpy_installed() {
+  "$HERMES_VENV/bin/python" -c 'import numpy,sys; sys.exit(numpy.__version__!=sys.argv[1])' "$NUMPY_VERSION" 2>/dev/null
 }
 
 rustup_has_wasm_std() {

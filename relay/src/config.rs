@@ -38,6 +38,15 @@ pub struct Config {
     #[arg(long, env = "MEMORY_BACKEND", default_value = "auto")]
     pub memory_backend: String,
 
+    /// Database of the `sqlite` memory backend: `sqlite:///abs/path.db` (or a plain path).
+    /// Unset = `<HERMES_HOME>/optx_memory.db`.
+    #[arg(long, env = "MEMORY_DB_URL")]
+    pub memory_db_url: Option<String>,
+
+    /// Home directory used when HERMES_HOME is unset (`<HOME>/.hermes`, as Hermes does).
+    #[arg(long, env = "HOME", hide = true)]
+    pub home: Option<PathBuf>,
+
     /// Bearer key clients must send (all routes but /health and /api/gateway-status). Unset = open.
     #[arg(long, env = "API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -88,22 +97,6 @@ impl Config {
     pub fn keepalive(&self) -> Duration {
         Duration::from_secs(self.keepalive_secs.max(1))
     }
-    /// HERMES_HOME with a leading `~` expanded; `~/.hermes` when unset (as Hermes itself does).
-    pub fn hermes_home_dir(&self) -> PathBuf {
-        let home = || {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default()
-        };
-        match &self.hermes_home {
-            None => home().join(".hermes"),
-            Some(p) if p.as_os_str().is_empty() => home().join(".hermes"),
-            Some(p) => match p.strip_prefix("~") {
-                Ok(rest) => home().join(rest),
-                Err(_) => p.clone(),
-            },
-        }
-    }
     /// The memory backend actually used once `auto` is resolved.
     pub fn effective_memory_backend(&self) -> &str {
         match self.memory_backend.as_str() {
@@ -111,6 +104,43 @@ impl Config {
             "auto" => "holographic",
             other => other,
         }
+    }
+}
+
+impl Config {
+    /// HERMES_HOME (a leading `~` expanded), else `~/.hermes` (Hermes's own default), else
+    /// `.hermes`.
+    pub fn hermes_home_dir(&self) -> PathBuf {
+        let home = self.home.clone().unwrap_or_default();
+        match &self.hermes_home {
+            Some(h) if !h.as_os_str().is_empty() => match h.strip_prefix("~") {
+                Ok(rest) => home.join(rest),
+                Err(_) => h.clone(),
+            },
+            _ if self.home.is_some() => home.join(".hermes"),
+            _ => PathBuf::from(".hermes"),
+        }
+    }
+
+    /// Hermes's holographic fact store (`$HERMES_HOME/memory_store.db`).
+    pub fn holographic_db_path(&self) -> PathBuf {
+        self.hermes_home_dir().join("memory_store.db")
+    }
+
+    /// The `sqlite` backend's file from MEMORY_DB_URL (`sqlite:///p`, `sqlite://p` or a path).
+    pub fn sqlite_memory_path(&self) -> anyhow::Result<PathBuf> {
+        let Some(url) = self.memory_db_url.as_deref().filter(|u| !u.is_empty()) else {
+            return Ok(self.hermes_home_dir().join("optx_memory.db"));
+        };
+        let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+            rest
+        } else if url.contains("://") {
+            anyhow::bail!("MEMORY_DB_URL must be sqlite:///path for the sqlite backend");
+        } else {
+            url
+        };
+        anyhow::ensure!(!path.is_empty(), "MEMORY_DB_URL has no path");
+        Ok(PathBuf::from(path))
     }
 }
 
@@ -123,6 +153,7 @@ impl std::fmt::Debug for Config {
             .field("port", &self.port)
             .field("hermes_home", &self.hermes_home)
             .field("memory_backend", &self.memory_backend)
+            .field("memory_db_url", &self.memory_db_url)
             .field("api_key", &set(&self.api_key))
             .field("hermes_api_key", &set(&self.hermes_api_key))
             .field("spacetimedb_url", &self.spacetimedb_url)
@@ -171,5 +202,25 @@ mod tests {
         assert_eq!(c.effective_memory_backend(), "holographic");
         let c = Config::parse_from(["x", "--spacetimedb-url", "http://127.0.0.1:3000"]);
         assert_eq!(c.effective_memory_backend(), "spacetimedb");
+    }
+
+    #[test]
+    fn memory_paths() {
+        let c = Config::parse_from([
+            "x",
+            "--hermes-home",
+            "/h",
+            "--memory-db-url",
+            "sqlite:///d/m.db",
+        ]);
+        assert_eq!(c.sqlite_memory_path().unwrap(), PathBuf::from("/d/m.db"));
+        assert_eq!(c.holographic_db_path(), PathBuf::from("/h/memory_store.db"));
+        let c = Config::parse_from(["x", "--hermes-home", "/h"]);
+        assert_eq!(
+            c.sqlite_memory_path().unwrap(),
+            PathBuf::from("/h/optx_memory.db")
+        );
+        let c = Config::parse_from(["x", "--memory-db-url", "postgres://x"]);
+        assert!(c.sqlite_memory_path().is_err());
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod error;
 mod hermes_files;
+mod memory;
 mod routes;
 mod services;
 mod state;
@@ -47,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
         )
     });
 
+    let memory = memory::build(&config, store.as_ref())?;
+    tracing::info!(backend = memory.name(), "memory backend ready");
+
     let state = AppState {
         config: config.clone(),
         upstream,
@@ -54,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         store,
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams.max(1))),
         hermes_home: hermes_files::HermesHome::new(config.hermes_home_dir()),
+        memory,
     };
     let app = routes::router(state);
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;

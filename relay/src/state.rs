@@ -1,7 +1,9 @@
-//! `AppState`: what every handler can reach (config, upstream client, probe, store, HERMES_HOME).
+//! `AppState`: what every handler can reach (config, upstream client, probe, store, HERMES_HOME,
+//! memory backend).
 
 use crate::config::Config;
 use crate::hermes_files::HermesHome;
+use crate::memory::SharedBackend;
 use crate::store::Store;
 use crate::upstream::probe::Probe;
 use crate::upstream::Upstream;
@@ -18,4 +20,6 @@ pub struct AppState {
     pub streams: Arc<tokio::sync::Semaphore>,
     /// HERMES_HOME files (skills, config.yaml, .env) and their write lock.
     pub hermes_home: HermesHome,
+    /// The configured memory backend (`MEMORY_BACKEND`).
+    pub memory: SharedBackend,
 }

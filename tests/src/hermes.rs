@@ -22,6 +22,11 @@ pub fn config_yaml(llm_url: &str) -> String {
     )
 }
 
+/// [`config_yaml`] plus Hermes's holographic memory provider (`memory_store.db` in HERMES_HOME).
+pub fn config_yaml_holographic(llm_url: &str) -> String {
+    format!("{}memory:\n  provider: holographic\n", config_yaml(llm_url))
+}
+
 impl Hermes {
     pub async fn start(dir: &Path, llm_url: &str) -> anyhow::Result<Hermes> {
         let key = format!("test-key-{:016x}", rand::random::<u64>());
@@ -35,10 +40,20 @@ impl Hermes {
         port: u16,
         key: &str,
     ) -> anyhow::Result<Hermes> {
+        Self::start_with_config(dir, &config_yaml(llm_url), port, key).await
+    }
+
+    /// Starts with a given `config.yaml` text (HERMES_HOME is `<dir>/hermes-home`).
+    pub async fn start_with_config(
+        dir: &Path,
+        config: &str,
+        port: u16,
+        key: &str,
+    ) -> anyhow::Result<Hermes> {
         let bin = crate::env_path("OPTX_HERMES_BIN");
         let home = dir.join("hermes-home");
         std::fs::create_dir_all(&home)?;
-        std::fs::write(home.join("config.yaml"), config_yaml(llm_url))?;
+        std::fs::write(home.join("config.yaml"), config)?;
         let key = key.to_string();
         let mut cmd = Command::new(bin);
         cmd.args(["gateway", "run"])

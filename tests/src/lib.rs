@@ -5,6 +5,7 @@
 pub mod fake_hermes;
 pub mod fake_llm;
 pub mod hermes;
+pub mod memory;
 pub mod process;
 pub mod relay;
 pub mod sse;

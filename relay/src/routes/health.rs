@@ -26,7 +26,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         },
         "capabilities": caps,
         "spacetimedb": store.map(|s| json!(s)).unwrap_or(json!({"configured": false})),
-        "memory_backend": state.config.effective_memory_backend(),
+        "memory_backend": state.memory.name(),
         "mpp_enabled": false,
     }))
 }
@@ -64,7 +64,7 @@ pub async fn gateway_status(State(state): State<AppState>) -> Json<Value> {
             "runs_api_upstream": caps.runs_api,
             "spacetimedb": store_connected,
             "session_metadata": store_connected,
-            "memory": false,
+            "memory": true,
             "tasks": false,
             "wallet": false,
             "tempo_billing": false,

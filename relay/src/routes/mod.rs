@@ -5,6 +5,7 @@ mod chat;
 mod completions;
 mod config;
 mod health;
+mod memory;
 mod models;
 mod proxy;
 mod sessions;
@@ -56,6 +57,14 @@ pub fn router(state: AppState) -> Router {
             get(config::get).patch(config::patch).post(config::set_key),
         )
         .route("/api/available-models", get(models::list))
+        .route("/api/memory", get(memory::list).post(memory::store))
+        .route("/api/memory/search", post(memory::search))
+        .route("/api/memory/recall", get(memory::recall))
+        .route("/api/memory/stats", get(memory::stats))
+        .route(
+            "/api/memory/{id}",
+            get(memory::get_one).delete(memory::delete_one),
+        )
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         .merge(chat)
         .merge(

@@ -5,7 +5,7 @@
 use super::pending::{Outcome, Pending};
 use super::{Inner, Live};
 use optx_client_bindings::*;
-use spacetimedb_sdk::{Compression, DbContext, Status};
+use spacetimedb_sdk::{Compression, DbContext, Status, Table, TableWithPrimaryKey};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -60,6 +60,31 @@ fn register_outcomes(conn: &DbConnection, pending: &Arc<Pending>) {
     );
 }
 
+/// Keeps every memory observer (the search index) in step with the `memory_entry` cache: reset
+/// for the new connection, then every insert, update and delete as the SDK applies it.
+fn register_memory_observers(conn: &DbConnection, inner: &Arc<Inner>) {
+    let each = |inner: &Inner, f: &dyn Fn(&dyn super::memory::MemoryRowObserver)| {
+        if let Ok(obs) = inner.memory_observers.read() {
+            for o in obs.iter() {
+                f(o.as_ref());
+            }
+        }
+    };
+    each(inner, &|o| o.reset());
+    let i = inner.clone();
+    conn.db
+        .memory_entry()
+        .on_insert(move |_ctx, row| each(&i, &|o| o.upsert(row)));
+    let i = inner.clone();
+    conn.db
+        .memory_entry()
+        .on_update(move |_ctx, _old, row| each(&i, &|o| o.upsert(row)));
+    let i = inner.clone();
+    conn.db
+        .memory_entry()
+        .on_delete(move |_ctx, row| each(&i, &|o| o.remove(row)));
+}
+
 fn set_status(inner: &Inner, f: impl FnOnce(&mut super::StoreStatus)) {
     if let Ok(mut s) = inner.status.write() {
         f(&mut s);
@@ -96,6 +121,7 @@ async fn connect_once(inner: &Arc<Inner>) -> Result<(), String> {
 
     let pending = Arc::new(Pending::default());
     register_outcomes(&conn, &pending);
+    register_memory_observers(&conn, inner);
     let sub_inner = inner.clone();
     let err_inner = inner.clone();
     conn.subscription_builder()

@@ -2,6 +2,7 @@
 //! reads from its subscription cache, and reducer calls awaited to their outcome.
 
 mod connection;
+pub mod memory;
 mod pending;
 pub mod sessions;
 
@@ -64,6 +65,7 @@ pub(crate) struct Inner {
     pub token: RwLock<Option<String>>,
     pub live: RwLock<Option<Arc<Live>>>,
     pub status: RwLock<StoreStatus>,
+    pub memory_observers: RwLock<Vec<Arc<dyn memory::MemoryRowObserver>>>,
 }
 
 impl Store {
@@ -79,6 +81,7 @@ impl Store {
             database,
             token: RwLock::new(token.filter(|t| !t.is_empty())),
             live: RwLock::new(None),
+            memory_observers: RwLock::new(Vec::new()),
         });
         tokio::spawn(connection::run(inner.clone()));
         Store { inner }
