@@ -146,7 +146,10 @@ impl Config {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "<unset>" };
+        let set = |o: &Option<String>| match o {
+            Some(v) if !v.is_empty() => "<set>",
+            _ => "<unset>",
+        };
         f.debug_struct("Config")
             .field("hermes_url", &self.hermes_url)
             .field("host", &self.host)

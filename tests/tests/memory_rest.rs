@@ -100,6 +100,12 @@ async fn suite(s: &MemoryStack) -> anyhow::Result<()> {
     assert_eq!(st, 404, "{b}");
     let (st, _) = s.delete(&format!("/api/memory/{hog_id}")).await?;
     assert_eq!(st, 404, "{b}: second delete");
+    // Deleting by key answers with the memory's id.
+    let keyed = s
+        .store(json!({"key": "del:by-key", "content": "to be deleted by key"}))
+        .await?;
+    let (st, v) = s.delete("/api/memory/del:by-key").await?;
+    assert_eq!((st, &v["memory_id"]), (200, &keyed["id"]), "{b}: {v}");
 
     // Upsert by key: same id, old words gone from the index, new ones found.
     let a = s

@@ -111,6 +111,13 @@ async fn sessions_rest(s: &Stack) -> anyhow::Result<()> {
     assert!(is_epoch_secs(&abc["started_at"]), "{abc}");
     assert!(abc["message_count"].is_u64() && abc["input_tokens"].is_u64());
     assert_eq!(s.get("/api/sessions?limit=0").await?.status(), 422);
+    let r = s.get("/api/sessions?limit=abc").await?;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await?;
+    assert_eq!(
+        body["error"]["code"], "invalid_request",
+        "query rejections are JSON too"
+    );
 
     let (st, v) = s
         .send(Method::PATCH, "/api/sessions/abc", &json!({"title": "New"}))
@@ -314,6 +321,18 @@ async fn non_streaming_and_openai_routes(s: &Stack) -> anyhow::Result<()> {
         "Hello from fake LLM. You said: one shot"
     );
     assert!(v["run_id"].is_string());
+    let (st, v) = s
+        .send(
+            Method::POST,
+            "/api/sessions/new/chat",
+            &json!({"message": "fresh"}),
+        )
+        .await?;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v["session_id"].as_str().unwrap().starts_with("optx_"),
+        "{v}"
+    );
     assert!(v["usage"]["total_tokens"].as_u64().unwrap() > 0);
     let row = eventually(10, || async {
         let r = s

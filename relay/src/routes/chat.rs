@@ -82,7 +82,7 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 pub(crate) fn parse(body: &Bytes) -> Result<(TurnRequest, Option<String>), ApiError> {
     let b: ChatBody = serde_json::from_slice(body)
-        .map_err(|e| ApiError::Invalid(format!("body must be a JSON object: {e}")))?;
+        .map_err(|e| ApiError::Invalid(format!("invalid request body: {e}")))?;
     let message = match b.message {
         Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s,
         Some(serde_json::Value::String(_)) => {

@@ -230,8 +230,13 @@ pub async fn delete_one(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if s.memory.delete(id.clone()).await? {
-        Ok(Json(json!({ "deleted": true, "memory_id": id })))
+    // Answer with the memory's id even when the caller named it by key.
+    let memory_id = match s.memory.get(id.clone()).await? {
+        Some(m) => m.id,
+        None => return Err(ApiError::NotFound("Memory not found".into())),
+    };
+    if s.memory.delete(id).await? {
+        Ok(Json(json!({ "deleted": true, "memory_id": memory_id })))
     } else {
         Err(ApiError::NotFound("Memory not found".into()))
     }

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             "/api/sessions/{session_id}/chat/stream",
             post(chat::stream_existing),
         )
+        .route("/api/sessions/new/chat", post(sessions::chat_new))
         .route("/api/sessions/{session_id}/chat", post(sessions::chat))
         .route("/api/chat/completions/stream", post(completions::stream))
         .layer(DefaultBodyLimit::max(CHAT_BODY_LIMIT));
@@ -90,19 +91,40 @@ pub fn router(state: AppState) -> Router {
                 })),
             )
         })
-        .layer(middleware::map_response(json_rejections))
+        .layer(middleware::from_fn(json_rejections))
         .with_state(state)
 }
 
-/// Body-limit rejections come from axum as plain text; answer them in the JSON error shape.
-async fn json_rejections(resp: axum::response::Response) -> axum::response::Response {
+/// Extractor rejections (bad query strings, body limits, wrong content types) come from axum as
+/// plain text; answer them in the JSON error shape with the same status. Passthrough (`/v1/*`)
+/// responses are the gateway's and stay untouched.
+async fn json_rejections(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
+    let proxied = req.uri().path().starts_with("/v1/");
+    let resp = next.run(req).await;
+    if proxied {
+        return resp;
+    }
     let plain = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
-    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && plain {
+    let status = resp.status();
+    if !plain || !matches!(status.as_u16(), 400 | 413 | 415 | 422) {
+        return resp;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge.into_response();
     }
-    resp
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut out = ApiError::Invalid(text).into_response();
+    *out.status_mut() = status;
+    out
 }

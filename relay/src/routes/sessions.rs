@@ -194,3 +194,11 @@ pub async fn chat(
     let (req, _) = parse(&body)?;
     Ok(Json(chat_once::run(&state, &id, req).await?))
 }
+
+/// `POST /api/sessions/new/chat`: one non-streaming turn in a fresh session (or the body's
+/// `session_id`), never in a session literally called "new".
+pub async fn chat_new(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let (req, wanted) = parse(&body)?;
+    let id = wanted.unwrap_or_else(new_session_id);
+    Ok(Json(chat_once::run(&state, &id, req).await?))
+}
