@@ -34,7 +34,13 @@ async fn probes(s: &Stack) -> anyhow::Result<()> {
     let anon = |path: &str| s.http.get(s.url(path)).send();
     assert_eq!(anon("/health").await?.status(), 200);
     assert_eq!(anon("/api/gateway-status").await?.status(), 200);
-    for path in ["/api/sessions", "/v1/models"] {
+    for path in [
+        "/api/sessions",
+        "/api/skills",
+        "/api/memory",
+        "/api/config",
+        "/v1/models",
+    ] {
         let r = anon(path).await?;
         assert_eq!(r.status(), 401, "{path} without a token");
         assert!(r.headers()["www-authenticate"]
