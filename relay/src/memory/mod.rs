@@ -3,6 +3,7 @@
 //! `sqlite`. Nothing here speaks HTTP; routes validate input before a backend sees it.
 
 pub mod holographic;
+pub mod holographic_rules;
 pub mod hrr;
 pub mod index;
 pub mod spacetimedb;
