@@ -46,18 +46,12 @@ async fn run(state: AppState, turn: ChatTurn, mut pump: Pump) {
     {
         return;
     }
-    session_meta::record_open(&state, &turn.session_id, turn.created, &turn.request).await;
-
-    // Phase 1: wait for the upstream to accept the turn (keep-alives meanwhile).
+    // Phase 1: wait for the upstream to accept the turn (keep-alives meanwhile). Recording the
+    // session in the module runs alongside, so it adds nothing to the time to first token.
     let caps = state.probe.current();
-    let started = pump
-        .wait(start_turn(
-            &state.upstream,
-            &caps,
-            &turn.session_id,
-            &turn.request,
-        ))
-        .await;
+    let open = session_meta::record_open(&state, &turn.session_id, turn.created, &turn.request);
+    let start = start_turn(&state.upstream, &caps, &turn.session_id, &turn.request);
+    let started = pump.wait(async { tokio::join!(open, start).1 }).await;
     let steps = match started {
         None => {
             out.client_gone = true;
